@@ -1,0 +1,7 @@
+/** Every `pulid` sub-command, in the order `pulid --help` lists them. */
+import type { Command } from "../command.ts";
+import { parityMain } from "../parity.ts";
+
+export const COMMANDS: readonly Command[] = [
+  { name: "parity", summary: "run parity fixtures against the reference numbers", run: parityMain },
+];

@@ -1,0 +1,7 @@
+/**
+ * The explicit list of parity case kinds. A module that implements a case kind exports a `ParityKind`;
+ * add it here (an explicit list rather than registration by import side effect).
+ */
+import type { ParityKind } from "./kind.ts";
+
+export const PARITY_KINDS: readonly ParityKind[] = [];
