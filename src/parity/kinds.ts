@@ -3,5 +3,9 @@
  * add it here (an explicit list rather than registration by import side effect).
  */
 import type { ParityKind } from "./kind.ts";
+import { faceAlignArcfaceKind, scrfdPostprocessKind } from "../face/parity.ts";
 
-export const PARITY_KINDS: readonly ParityKind[] = [];
+export const PARITY_KINDS: readonly ParityKind[] = [
+  faceAlignArcfaceKind,
+  scrfdPostprocessKind,
+];
