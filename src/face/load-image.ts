@@ -9,7 +9,7 @@
  * - The long side is capped at 1024 with OpenCV Lanczos-4 (`resize_numpy_image_long`), unless `maxSide: null`.
  * - The size is checked from the header before any pixel is decoded (`maxPixels`).
  */
-import sharp from "sharp";
+import sharp, { type Metadata, type OutputInfo, type SharpOptions } from "sharp";
 import { FaceError } from "./errors.ts";
 import type { RgbImage } from "./rgb-image.ts";
 import { rgbImage } from "./rgb-image.ts";
@@ -43,9 +43,9 @@ export async function loadImage(input: string | Uint8Array, opts: LoadImageOptio
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
   const source = typeof input === "string" ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   // limitInputPixels is off here: we check the header ourselves to give our own error.
-  const sharpOpts: sharp.SharpOptions = { failOn: "warning", limitInputPixels: false, sequentialRead: true };
+  const sharpOpts: SharpOptions = { failOn: "warning", limitInputPixels: false, sequentialRead: true };
 
-  let meta: sharp.Metadata;
+  let meta: Metadata;
   try {
     meta = await sharp(source, sharpOpts).metadata();
   } catch (e) {
@@ -69,7 +69,7 @@ export async function loadImage(input: string | Uint8Array, opts: LoadImageOptio
     );
   }
 
-  let raw: { data: Buffer; info: sharp.OutputInfo };
+  let raw: { data: Buffer; info: OutputInfo };
   try {
     let pipe = sharp(source, sharpOpts).autoOrient();
     pipe = opts.alpha === "white" ? pipe.flatten({ background: { r: 255, g: 255, b: 255 } }) : pipe.removeAlpha();

@@ -1,0 +1,27 @@
+/**
+ * The face layer's public surface: photos in, detections, aligned crops and network inputs out.
+ * The networks (SCRFD, ArcFace, BiSeNet, EVA-CLIP) are run by callers and passed in as functions or results.
+ */
+export { FaceError, type FaceErrorCode } from "./errors.ts";
+export { type RgbImage, rgbImage, blankImage } from "./rgb-image.ts";
+export { loadImage, SUPPORTED_FORMATS, DEFAULT_MAX_PIXELS, type LoadImageOptions } from "./load-image.ts";
+export { resizeLanczos4, resizeLinear, capLongSide } from "./resize.ts";
+export { toBlob, toBgrBytes, SCRFD_BLOB, ARCFACE_BLOB, type BlobOptions } from "./blob.ts";
+export {
+  estimateSimilarity, estimateNorm, transformPoints, invertAffine, ARCFACE_TEMPLATE_112, FFHQ_TEMPLATE_512,
+  type Affine2x3, type Points,
+} from "./similarity.ts";
+export { warpAffine, warpAffineFloat } from "./warp-affine.ts";
+export { warpMatrix, applyWarpMatrix, applyWarpMatrixTransposed, type WarpMatrix, type WarpMatrixOptions } from "./warp-matrix.ts";
+export { arcfaceCrop, ffhqCrop, ffhqMatrix, FFHQ_BORDER_RGB, type AlignedFace } from "./align.ts";
+export {
+  letterbox, letterboxSize, groupScrfdOutputs, decodeScrfd, selectDetections, nmsScrfd, boxArea, detectAtSize,
+  SCRFD_DEFAULTS, type Detection, type ScrfdConfig, type ScrfdRawOutputs, type ScrfdCandidates, type Letterbox,
+} from "./scrfd.ts";
+export { detectFaces, RETRY_SIZES, type DetectFacesOptions, type FaceDetectionResult } from "./detect-faces.ts";
+export {
+  evaInput, bisenetInput, parsingLabels, whiteBackgroundGray, toUnitPlanes, PARSING_BACKGROUND_LABELS,
+  CLIP_MEAN, CLIP_STD, IMAGENET_MEAN, IMAGENET_STD, EVA_IMAGE_SIZE,
+} from "./eva-input.ts";
+export { resizeBicubicTorch } from "./bicubic.ts";
+export { FACE_MODEL_FILES, faceModelPaths, checkFaceModelFiles, type ModelFileSpec } from "./model-files.ts";
