@@ -4,8 +4,10 @@
  */
 import type { ParityKind } from "./kind.ts";
 import { faceAlignArcfaceKind, scrfdPostprocessKind } from "../face/parity.ts";
+import { schedulerParityKind } from "../diffusion/parity.ts";
 
 export const PARITY_KINDS: readonly ParityKind[] = [
   faceAlignArcfaceKind,
   scrfdPostprocessKind,
+  schedulerParityKind,
 ];

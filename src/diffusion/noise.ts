@@ -1,0 +1,115 @@
+/**
+ * A seeded Gaussian source that gives the same numbers for the same seed on every run and every platform.
+ *
+ * Algorithm (all integer steps are exact 32-bit arithmetic, so they cannot differ between machines):
+ *
+ * 1. Seeding. A seed is an integer 0 <= seed < 2^53. Split it into lo = seed mod 2^32 and hi = floor(seed / 2^32).
+ *    For k = 0..3: s[k] = fmix32((lo + (k+1)*0x9E3779B9) mod 2^32  XOR  fmix32((hi + k) mod 2^32)), where fmix32 is
+ *    MurmurHash3's finaliser (h ^= h>>>16; h *= 0x85EBCA6B; h ^= h>>>13; h *= 0xC2B2AE35; h ^= h>>>16, products
+ *    mod 2^32). An all-zero state (never seen in practice) is replaced by s[0] = 1.
+ * 2. Integers: xoshiro128** (Blackman & Vigna, 2018): out = rotl(s1*5, 7)*9; t = s1<<9; s2^=s0; s3^=s1; s1^=s2;
+ *    s0^=s3; s2^=t; s3 = rotl(s3, 11).
+ * 3. Uniforms: two outputs a, b make u = ((a>>>5) * 2^26 + (b>>>6)) / 2^53 in [0, 1) with 53 random bits.
+ * 4. Gaussians: Box-Muller on two uniforms u1, u2: r = sqrt(-2 ln(1 - u1)), z0 = r cos(2 pi u2), z1 = r sin(2 pi u2);
+ *    z0 is returned first, then z1. Each pair consumes four 32-bit outputs.
+ *
+ * Step 4 uses Math.log/cos/sin. V8 (Node) implements them with its own fdlibm port rather than the C library, so
+ * results are bit-identical on every OS and CPU under Node; another JS engine could differ in the last ulp.
+ *
+ * This is not torch.randn: a seed here does not reproduce a PyTorch image.
+ */
+
+const GOLDEN = 0x9e3779b9;
+
+/** MurmurHash3's 32-bit finaliser (an avalanche mix). */
+export function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+function rotl(x: number, k: number): number {
+  return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
+
+/** A seeded stream of standard normal numbers (see the module comment for the exact algorithm). */
+export class GaussianSource {
+  private s0: number;
+  private s1: number;
+  private s2: number;
+  private s3: number;
+  private spare: number | null = null;
+
+  /** @param seed an integer 0 <= seed < 2^53. Throws RangeError otherwise. */
+  constructor(readonly seed: number) {
+    if (!Number.isSafeInteger(seed) || seed < 0) {
+      throw new RangeError(`GaussianSource: seed must be an integer 0 <= seed < 2^53, got ${seed}`);
+    }
+    const lo = seed >>> 0;
+    const hi = Math.floor(seed / 2 ** 32) >>> 0;
+    const s = [0, 1, 2, 3].map((k) => fmix32(((lo + Math.imul(k + 1, GOLDEN)) >>> 0) ^ fmix32((hi + k) >>> 0)));
+    [this.s0, this.s1, this.s2, this.s3] = s as [number, number, number, number];
+    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
+  }
+
+  /** The next 32-bit unsigned integer of xoshiro128**. */
+  nextUint32(): number {
+    const result = Math.imul(rotl(Math.imul(this.s1, 5) >>> 0, 7), 9) >>> 0;
+    const t = (this.s1 << 9) >>> 0;
+    this.s2 = (this.s2 ^ this.s0) >>> 0;
+    this.s3 = (this.s3 ^ this.s1) >>> 0;
+    this.s1 = (this.s1 ^ this.s2) >>> 0;
+    this.s0 = (this.s0 ^ this.s3) >>> 0;
+    this.s2 = (this.s2 ^ t) >>> 0;
+    this.s3 = rotl(this.s3, 11);
+    return result;
+  }
+
+  /** A uniform number in [0, 1) with 53 random bits. */
+  nextUniform(): number {
+    const a = this.nextUint32() >>> 5;
+    const b = this.nextUint32() >>> 6;
+    return (a * 67108864 + b) / 9007199254740992;
+  }
+
+  /** The next standard normal number. */
+  next(): number {
+    if (this.spare !== null) {
+      const z = this.spare;
+      this.spare = null;
+      return z;
+    }
+    const u1 = this.nextUniform();
+    const u2 = this.nextUniform();
+    const r = Math.sqrt(-2 * Math.log(1 - u1));
+    const theta = 2 * Math.PI * u2;
+    this.spare = r * Math.sin(theta);
+    return r * Math.cos(theta);
+  }
+
+  /** Fills `out` with standard normal numbers (in order) and returns it. */
+  fill<T extends Float32Array | Float64Array>(out: T): T {
+    for (let i = 0; i < out.length; i++) out[i] = this.next();
+    return out;
+  }
+}
+
+/** `n` standard normal numbers from `seed` (a fresh `GaussianSource`). */
+export function gaussian(seed: number, n: number): Float64Array {
+  return new GaussianSource(seed).fill(new Float64Array(n));
+}
+
+/**
+ * Noise for the stochastic samplers: called once per noise draw with the step's sigma range, returns a fresh
+ * standard normal array of the sample's size (k-diffusion's `noise_sampler`).
+ */
+export type NoiseSampler = (sigma: number, sigmaNext: number) => Float64Array;
+
+/** A `NoiseSampler` that draws `n` i.i.d. numbers per call from one seeded stream. */
+export function seededNoiseSampler(seed: number, n: number): NoiseSampler {
+  const src = new GaussianSource(seed);
+  return () => src.fill(new Float64Array(n));
+}
