@@ -3,6 +3,11 @@
  * `{name: {dtype, shape, data_offsets: [begin, end]}, __metadata__?: {...}}`, then the raw little-endian bytes.
  * Offsets are relative to the end of the header. Tensors are read one at a time by file position, so a
  * multi-GB checkpoint is never loaded whole; `dataOffset` lets ONNX external data point straight into the file.
+ *
+ * Error codes ({@link WeightFileError}): `file_not_found`; `truncated` (file shorter than its header or than a
+ * tensor's data_offsets); `bad_header` (header length out of range, bad JSON, not an object, an entry without a
+ * valid shape/data_offsets, or whose byte span does not match dtype x shape, bad `__metadata__`);
+ * `unknown_dtype`; `overlap` (two tensors share bytes); `missing_tensor`; `closed`.
  */
 import { openSync, readSync, closeSync, fstatSync } from "node:fs";
 import { type DType, BYTES_PER_ELEMENT, arrayFromBytes } from "../dtype.ts";
@@ -142,13 +147,20 @@ function parseHeader(path: string, fd: number): { entries: Map<string, Safetenso
   let metadata: Record<string, string> = {};
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === "__metadata__") {
-      metadata = (raw ?? {}) as Record<string, string>;
+      if (raw === null) continue;
+      if (typeof raw !== "object" || Array.isArray(raw) || !Object.values(raw).every((v) => typeof v === "string")) {
+        throw new WeightFileError("bad_header", path, "__metadata__ must be an object of strings");
+      }
+      metadata = raw as Record<string, string>;
       continue;
     }
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+      throw new WeightFileError("bad_header", path, `header entry '${name}' is not an object`);
+    }
     const r = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    const dtype = ST_TO_DTYPE[String(r?.dtype)];
+    const dtype = Object.hasOwn(ST_TO_DTYPE, String(r.dtype)) ? ST_TO_DTYPE[String(r.dtype)] : undefined;
     if (!dtype) {
-      throw new WeightFileError("unknown_dtype", path, `tensor '${name}' has unknown dtype '${String(r?.dtype)}' (known: ${Object.keys(ST_TO_DTYPE).join(", ")})`);
+      throw new WeightFileError("unknown_dtype", path, `tensor '${name}' has unknown dtype '${String(r.dtype)}' (known: ${Object.keys(ST_TO_DTYPE).join(", ")})`);
     }
     const shape = r.shape;
     if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
@@ -168,13 +180,19 @@ function parseHeader(path: string, fd: number): { entries: Map<string, Safetenso
     }
     entries.set(name, { name, dtype, shape, dataOffset: dataStart + begin, byteLength: expected });
   }
-  const sorted = [...entries.values()].sort((a, b) => a.dataOffset - b.dataOffset);
-  for (let i = 1; i < sorted.length; i++) {
-    const prev = sorted[i - 1]!;
-    const cur = sorted[i]!;
-    if (cur.byteLength > 0 && prev.dataOffset + prev.byteLength > cur.dataOffset) {
-      throw new WeightFileError("overlap", path, `tensors '${prev.name}' and '${cur.name}' overlap`);
+  // Sweep in offset order, comparing each tensor with the one reaching furthest so far (not just the previous
+  // one, which may be empty or short). Empty tensors occupy no bytes and overlap nothing.
+  const sorted = [...entries.values()].filter((e) => e.byteLength > 0).sort((a, b) => a.dataOffset - b.dataOffset);
+  let reach: SafetensorsEntry | undefined;
+  for (const cur of sorted) {
+    if (reach && reach.dataOffset + reach.byteLength > cur.dataOffset) {
+      throw new WeightFileError(
+        "overlap",
+        path,
+        `tensors '${reach.name}' and '${cur.name}' overlap (bytes ${reach.dataOffset - dataStart}..${reach.dataOffset - dataStart + reach.byteLength} and ${cur.dataOffset - dataStart}..${cur.dataOffset - dataStart + cur.byteLength})`,
+      );
     }
+    if (!reach || cur.dataOffset + cur.byteLength > reach.dataOffset + reach.byteLength) reach = cur;
   }
   return { entries, metadata };
 }
@@ -200,14 +218,17 @@ export function encodeSafetensors(
   let offset = 0;
   const bodies: Uint8Array[] = [];
   for (const [name, t] of list) {
+    if (name === "__metadata__") throw new RangeError("a tensor may not be named '__metadata__'");
+    if (!Object.hasOwn(DTYPE_TO_ST, t.dtype)) throw new RangeError(`tensor '${name}': safetensors has no dtype for '${t.dtype}'`);
     const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
     header[name] = { dtype: DTYPE_TO_ST[t.dtype as DType], shape: t.shape, data_offsets: [offset, offset + bytes.byteLength] };
     offset += bytes.byteLength;
     bodies.push(bytes);
   }
-  let json = JSON.stringify(header);
-  json += " ".repeat((8 - (json.length % 8)) % 8);
-  const jsonBytes = new TextEncoder().encode(json);
+  // Pad with spaces to a multiple of 8 bytes (bytes, not UTF-16 units: names may be non-ASCII) so data is aligned.
+  const raw = new TextEncoder().encode(JSON.stringify(header));
+  const jsonBytes = new Uint8Array(raw.byteLength + ((8 - (raw.byteLength % 8)) % 8)).fill(0x20);
+  jsonBytes.set(raw);
   const len = new Uint8Array(8);
   new DataView(len.buffer).setBigUint64(0, BigInt(jsonBytes.byteLength), true);
   return [len, jsonBytes, ...bodies];

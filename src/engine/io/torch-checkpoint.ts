@@ -326,12 +326,11 @@ function torchGlobals(source: string): { resolve(m: string, n: string): PickleCa
       // ('storage', storage_type, key, location, numel)
       if (!Array.isArray(pid) || pid.length < 5 || pid[0] !== "storage") bad(`unknown persistent id ${JSON.stringify(pid)}`);
       const p = pid as unknown[];
-      const type = p[1] as { torchStorage?: string } | undefined;
-      if (typeof type !== "function" || typeof type.torchStorage !== "string") bad("persistent id names no storage type");
-      const torchType = (type as { torchStorage: string }).torchStorage;
+      const torchType = (p[1] as { torchStorage?: unknown } | null)?.torchStorage;
+      if (typeof p[1] !== "function" || typeof torchType !== "string") bad("persistent id names no storage type");
       const key = p[2];
       if (typeof key !== "string" || !/^[A-Za-z0-9_.-]+$/.test(key)) bad(`storage key ${JSON.stringify(key)} is not a plain name`);
-      return Object.freeze({ kind: "storage" as const, key: key as string, torchType, dtype: STORAGE_DTYPES[torchType] ?? null, numel: int(p[4], "storage numel") });
+      return Object.freeze({ kind: "storage" as const, key: key as string, torchType: torchType as string, dtype: STORAGE_DTYPES[torchType as string] ?? null, numel: int(p[4], "storage numel") });
     },
   };
 }

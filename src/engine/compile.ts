@@ -1,0 +1,121 @@
+/**
+ * From traced tensors to a runnable program: lower to ONNX, create (or reuse) a session, and run with host
+ * tensors. Parameters chosen as graph inputs are fed automatically from their current values at each run, so
+ * an optimizer that updates parameters in place needs no re-compilation.
+ */
+import type { Tensor } from "./tensor.ts";
+import type { ParamSource } from "./graph.ts";
+import { lowerToOnnx, encodeModel, type ParamMode } from "./onnx/lower.ts";
+import { getSession, runSession, releaseSession, type SessionOptions } from "./session.ts";
+import { HostTensor, shapeStr } from "./host-tensor.ts";
+import { PulidError } from "./errors.ts";
+import { createHash } from "node:crypto";
+import { basename } from "node:path";
+
+export interface CompileOptions extends SessionOptions {
+  inputs: readonly Tensor[];
+  outputs: readonly Tensor[];
+  /** Per-parameter choice: embed (initializer), feed each run (input), or point into its file (external). */
+  paramMode?: (p: ParamSource) => ParamMode;
+  name?: string;
+}
+
+export class Program {
+  readonly inputNames: readonly string[];
+  readonly inputShapes: readonly (readonly number[])[];
+  readonly outputNames: readonly string[];
+  readonly paramInputs: readonly ParamSource[];
+  /** Size of the ONNX model in bytes (without external data). */
+  readonly modelBytes: number;
+  private readonly sessionPromise: ReturnType<typeof getSession>;
+  private readonly nUser: number;
+
+  constructor(
+    nUser: number,
+    inputNames: string[],
+    inputShapes: (readonly number[])[],
+    outputNames: string[],
+    paramInputs: ParamSource[],
+    modelBytes: number,
+    session: ReturnType<typeof getSession>,
+  ) {
+    this.nUser = nUser;
+    this.inputNames = inputNames;
+    this.inputShapes = inputShapes;
+    this.outputNames = outputNames;
+    this.paramInputs = paramInputs;
+    this.modelBytes = modelBytes;
+    this.sessionPromise = session;
+  }
+
+  /** Waits for the session to be created (to time creation separately from the first run). */
+  async ready(): Promise<void> {
+    await this.sessionPromise;
+  }
+
+  /** Runs with one host tensor per user input (in the order given to `compile`). */
+  async run(inputs: readonly HostTensor[]): Promise<HostTensor[]> {
+    if (inputs.length !== this.nUser) {
+      throw new PulidError("bad_inputs", `program takes ${this.nUser} inputs (${this.inputNames.slice(0, this.nUser).join(", ")}), got ${inputs.length}`);
+    }
+    const feeds: Record<string, HostTensor> = {};
+    inputs.forEach((t, i) => {
+      const want = this.inputShapes[i]!;
+      if (t.shape.join(",") !== want.join(",")) {
+        throw new PulidError("bad_inputs", `input '${this.inputNames[i]}' has shape ${shapeStr(t.shape)}, the program was traced for ${shapeStr(want)}`);
+      }
+      feeds[this.inputNames[i]!] = t;
+    });
+    this.paramInputs.forEach((p, k) => {
+      const v = p.value();
+      if (!v) throw new PulidError("param_no_value", `parameter '${p.name}' has no value`);
+      // 16-bit stored weights are fed in the compute dtype the graph expects.
+      feeds[this.inputNames[this.nUser + k]!] = v.dtype === p.dtype ? v : v.cast(p.dtype);
+    });
+    const { session } = await this.sessionPromise;
+    return runSession(session, feeds, this.outputNames);
+  }
+
+  async dispose(): Promise<void> {
+    const { key } = await this.sessionPromise;
+    await releaseSession(key);
+  }
+}
+
+/** Lowers the traced outputs and prepares a session. */
+export function compile(opts: CompileOptions): Program {
+  const links = new Map<string, string>(); // link name -> absolute file
+  const lowered = lowerToOnnx({
+    inputs: opts.inputs.map((t) => t.node),
+    outputs: opts.outputs.map((t) => t.node),
+    paramMode: opts.paramMode,
+    externalLocation: (abs) => {
+      const link = `${createHash("sha1").update(abs).digest("hex").slice(0, 12)}_${basename(abs)}`;
+      links.set(link, abs);
+      return link;
+    },
+    name: opts.name,
+  });
+  const bytes = encodeModel(lowered.model);
+  const session = getSession(bytes, opts, links);
+  session.catch(() => {}); // surfaced on ready()/run()
+  return new Program(
+    opts.inputs.length,
+    lowered.inputNames,
+    [...opts.inputs.map((t) => t.shape), ...lowered.paramInputs.map((p) => p.shape)],
+    lowered.outputNames,
+    lowered.paramInputs,
+    bytes.byteLength,
+    session,
+  );
+}
+
+/** Compiles, runs once, and disposes: for one-off evaluation. */
+export async function evaluate(outputs: readonly Tensor[], inputs: readonly Tensor[] = [], values: readonly HostTensor[] = [], opts: SessionOptions = {}): Promise<HostTensor[]> {
+  const p = compile({ ...opts, inputs, outputs });
+  try {
+    return await p.run(values);
+  } finally {
+    await p.dispose().catch(() => {});
+  }
+}

@@ -1,0 +1,161 @@
+/** Matrix product and 2-D convolutions (forward, transposed, and the weight gradient). */
+import type { Primitive } from "./primitive.ts";
+import { broadcastShapes, sameDtype } from "./primitive.ts";
+import type { Node } from "../graph.ts";
+import type { OnnxBuilder } from "../onnx/builder.ts";
+import { int, ints } from "../onnx/builder.ts";
+import * as ops from "../ops.ts";
+
+/** attrs of conv2d / conv_transpose2d / conv2d_weight_grad. pads = [top, left, bottom, right] (ONNX order). */
+export interface ConvAttrs {
+  stride: [number, number];
+  pads: [number, number, number, number];
+  dilation: [number, number];
+  groups: number;
+  /** conv_transpose2d only. */
+  outputPadding?: [number, number];
+  /** conv2d_weight_grad only: the weight shape to produce. */
+  wshape?: [number, number, number, number];
+}
+
+export function convOutSize(n: number, k: number, s: number, p0: number, p1: number, d: number): number {
+  return Math.floor((n + p0 + p1 - d * (k - 1) - 1) / s) + 1;
+}
+
+function convTOutSize(n: number, k: number, s: number, p0: number, p1: number, d: number, op: number): number {
+  return (n - 1) * s - p0 - p1 + d * (k - 1) + 1 + op;
+}
+
+function convAttrsOnnx(a: ConvAttrs) {
+  return { strides: ints(a.stride), pads: ints(a.pads), dilations: ints(a.dilation), group: int(a.groups) };
+}
+
+/** Gradient of conv2d w.r.t. its weight, as a convolution of the input by the output gradient. */
+function lowerWeightGrad(b: OnnxBuilder, x: string, g: string, node: Node, xNode: Node, gNode: Node): string {
+  const a = node.attrs as ConvAttrs;
+  const [, cin, h, w] = xNode.shape as number[];
+  const [, cout, ho, wo] = gNode.shape as number[];
+  const [, , kh, kw] = a.wshape!;
+  const G = a.groups;
+  const parts: string[] = [];
+  for (let gi = 0; gi < G; gi++) {
+    let xg = x;
+    let gg = g;
+    if (G > 1) {
+      const ci = cin! / G;
+      const co = cout! / G;
+      xg = b.node("Slice", [x, b.int64s([gi * ci]), b.int64s([(gi + 1) * ci]), b.int64s([1])]);
+      gg = b.node("Slice", [g, b.int64s([gi * co]), b.int64s([(gi + 1) * co]), b.int64s([1])]);
+    }
+    // Batch becomes the channel axis: [C, N, H, W] convolved by [O, N, Ho, Wo] with stride and dilation swapped.
+    const xT = b.node("Transpose", [xg], { perm: ints([1, 0, 2, 3]) });
+    const gT = b.node("Transpose", [gg], { perm: ints([1, 0, 2, 3]) });
+    const r = b.node("Conv", [xT, gT], {
+      strides: ints(a.dilation),
+      dilations: ints(a.stride),
+      pads: ints(a.pads),
+      group: int(1),
+    });
+    // The result may be larger than the kernel when the stride does not divide the padded input exactly.
+    const kh2 = convOutSize(h!, ho!, a.dilation[0], a.pads[0], a.pads[2], a.stride[0]);
+    const kw2 = convOutSize(w!, wo!, a.dilation[1], a.pads[1], a.pads[3], a.stride[1]);
+    const cropped =
+      kh2 === kh && kw2 === kw ? r : b.node("Slice", [r, b.int64s([0, 0]), b.int64s([kh, kw]), b.int64s([2, 3])]);
+    parts.push(b.node("Transpose", [cropped], { perm: ints([1, 0, 2, 3]) }));
+  }
+  return parts.length === 1 ? parts[0]! : b.node("Concat", parts, { axis: int(0) });
+}
+
+export const LINALG: Primitive[] = [
+  {
+    name: "matmul",
+    infer: (ins) => {
+      const [a, b] = ins;
+      if (a!.shape.length < 2 || b!.shape.length < 2) throw new Error("matmul operands must have rank >= 2");
+      const [m, k] = a!.shape.slice(-2) as [number, number];
+      const [k2, n] = b!.shape.slice(-2) as [number, number];
+      if (k !== k2) throw new Error(`matmul inner dimensions differ: ${k} vs ${k2}`);
+      const batch = broadcastShapes(a!.shape.slice(0, -2), b!.shape.slice(0, -2));
+      return { shape: [...batch, m, n], dtype: sameDtype(ins) };
+    },
+    vjp: (g, [a, b]) => [ops.matmul(g, ops.swapAxes(b!, -1, -2)), ops.matmul(ops.swapAxes(a!, -1, -2), g)],
+    lower: (b, ins) => b.node("MatMul", ins),
+  },
+  {
+    name: "conv2d",
+    infer: (ins, attrs) => {
+      const a = attrs as ConvAttrs;
+      const [x, w] = ins;
+      if (x!.shape.length !== 4 || w!.shape.length !== 4) throw new Error("conv2d needs a 4-D input and a 4-D weight");
+      const [n, c, h, wd] = x!.shape as number[];
+      const [o, ci, kh, kw] = w!.shape as number[];
+      if (c !== ci! * a.groups) throw new Error(`conv2d: input has ${c} channels, weight expects ${ci! * a.groups} (groups ${a.groups})`);
+      if (o! % a.groups !== 0) throw new Error(`conv2d: ${o} output channels not divisible by groups ${a.groups}`);
+      const ho = convOutSize(h!, kh!, a.stride[0], a.pads[0], a.pads[2], a.dilation[0]);
+      const wo = convOutSize(wd!, kw!, a.stride[1], a.pads[1], a.pads[3], a.dilation[1]);
+      if (ho < 1 || wo < 1) throw new Error(`conv2d: output would be ${ho}x${wo}`);
+      return { shape: [n!, o!, ho, wo], dtype: sameDtype(ins) };
+    },
+    vjp: (g, [x, w], _o, attrs) => {
+      const a = attrs as ConvAttrs;
+      const [, , h, wd] = x!.shape as number[];
+      const [, , kh, kw] = w!.shape as number[];
+      const [, , ho, wo] = g.shape as number[];
+      const op: [number, number] = [
+        h! - convTOutSize(ho!, kh!, a.stride[0], a.pads[0], a.pads[2], a.dilation[0], 0),
+        wd! - convTOutSize(wo!, kw!, a.stride[1], a.pads[1], a.pads[3], a.dilation[1], 0),
+      ];
+      return [
+        ops.convTranspose2dRaw(g, w!, { ...a, outputPadding: op }),
+        ops.conv2dWeightGrad(x!, g, { ...a, wshape: w!.shape as [number, number, number, number] }),
+      ];
+    },
+    lower: (b, ins, node) => b.node("Conv", ins, convAttrsOnnx(node.attrs as ConvAttrs)),
+  },
+  {
+    name: "conv_transpose2d",
+    infer: (ins, attrs) => {
+      const a = attrs as ConvAttrs;
+      const [x, w] = ins;
+      const [n, c, h, wd] = x!.shape as number[];
+      const [ci, co, kh, kw] = w!.shape as number[];
+      if (c !== ci) throw new Error(`conv_transpose2d: input has ${c} channels, weight expects ${ci}`);
+      const op = a.outputPadding ?? [0, 0];
+      const ho = convTOutSize(h!, kh!, a.stride[0], a.pads[0], a.pads[2], a.dilation[0], op[0]);
+      const wo = convTOutSize(wd!, kw!, a.stride[1], a.pads[1], a.pads[3], a.dilation[1], op[1]);
+      return { shape: [n!, co! * a.groups, ho, wo], dtype: sameDtype(ins) };
+    },
+    vjp: (g, [x, w], _o, attrs) => {
+      const a = attrs as ConvAttrs;
+      const base = { stride: a.stride, pads: a.pads, dilation: a.dilation, groups: a.groups };
+      return [
+        ops.conv2dRaw(g, w!, base),
+        // conv_transpose is the adjoint of conv: its weight gradient is conv's, with input and output swapped.
+        ops.conv2dWeightGrad(g, x!, { ...base, wshape: w!.shape as [number, number, number, number] }),
+      ];
+    },
+    lower: (b, ins, node) => {
+      const a = node.attrs as ConvAttrs;
+      return b.node("ConvTranspose", ins, { ...convAttrsOnnx(a), output_padding: ints(a.outputPadding ?? [0, 0]) });
+    },
+  },
+  {
+    // inputs: x [N, C, H, W] (conv input), g [N, O, Ho, Wo] (output gradient) -> dW [O, C/groups, kh, kw]
+    name: "conv2d_weight_grad",
+    infer: (ins, attrs) => ({ shape: (attrs as ConvAttrs).wshape!, dtype: sameDtype(ins) }),
+    vjp: (gw, [x, g], _o, attrs) => {
+      const a = attrs as ConvAttrs;
+      const base = { stride: a.stride, pads: a.pads, dilation: a.dilation, groups: a.groups };
+      // Bilinear in (x, g): dW = sum x * g, so each side's cotangent is a conv with the other.
+      const [, , h, wd] = x!.shape as number[];
+      const [, , ho, wo] = g!.shape as number[];
+      const [, , kh, kw] = a.wshape!;
+      const op: [number, number] = [
+        h! - convTOutSize(ho!, kh, a.stride[0], a.pads[0], a.pads[2], a.dilation[0], 0),
+        wd! - convTOutSize(wo!, kw, a.stride[1], a.pads[1], a.pads[3], a.dilation[1], 0),
+      ];
+      return [ops.convTranspose2dRaw(g!, gw, { ...base, outputPadding: op }), ops.conv2dRaw(x!, gw, base)];
+    },
+    lower: (b, ins, node) => lowerWeightGrad(b, ins[0]!, ins[1]!, node, node.inputs[0]!, node.inputs[1]!),
+  },
+];

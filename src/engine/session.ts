@@ -1,0 +1,129 @@
+/**
+ * The only file that imports onnxruntime. It maps execution-provider names, creates sessions (cached by the
+ * model's hash), converts host tensors at the boundary, and runs. Sessions are freed with `dispose`.
+ */
+import * as ort from "onnxruntime-node";
+import { createHash } from "node:crypto";
+import { mkdtempSync, symlinkSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { HostTensor } from "./host-tensor.ts";
+import type { DType } from "./dtype.ts";
+import { PulidError } from "./errors.ts";
+
+export type ExecutionProvider = "cpu" | "cuda" | "webgpu";
+export const EXECUTION_PROVIDERS: readonly ExecutionProvider[] = ["cpu", "cuda", "webgpu"];
+
+export interface SessionOptions {
+  /** Where ONNX Runtime runs the graph (default cpu). */
+  executionProvider?: ExecutionProvider;
+  /** Intra-op threads (default: ONNX Runtime's choice, one per core). */
+  threads?: number;
+  /** Keep ONNX Runtime's memory arena (faster repeated runs, higher resident memory). Default true. */
+  memoryArena?: boolean;
+}
+
+/** Thrown when an execution provider is unknown or not available in this build. */
+export class ExecutionProviderError extends PulidError {}
+
+function checkProvider(ep: ExecutionProvider): void {
+  if (!EXECUTION_PROVIDERS.includes(ep)) {
+    throw new ExecutionProviderError("unknown_ep", `unknown execution provider '${ep}' (valid: ${EXECUTION_PROVIDERS.join(", ")})`);
+  }
+  const backends = (ort as any).listSupportedBackends?.() as { name: string; bundled: boolean }[] | undefined;
+  const found = backends?.find((b) => b.name === ep);
+  if (backends && (!found || !found.bundled)) {
+    const available = backends.filter((b) => b.bundled).map((b) => b.name).join(", ");
+    throw new ExecutionProviderError(
+      "ep_unavailable",
+      `execution provider '${ep}' is not available in this onnxruntime-node build (available here: ${available}); ` +
+        (ep === "cuda" ? "CUDA needs onnxruntime-node installed with its CUDA binaries on a machine with CUDA 12" : ""),
+    );
+  }
+}
+
+const cache = new Map<string, Promise<ort.InferenceSession>>();
+
+/** Creates (or reuses) a session for model bytes; external files are linked next to a temporary model file. */
+export async function getSession(
+  model: Uint8Array,
+  opts: SessionOptions = {},
+  external: ReadonlyMap<string, string> = new Map(),
+): Promise<{ session: ort.InferenceSession; key: string }> {
+  const ep = opts.executionProvider ?? "cpu";
+  checkProvider(ep);
+  const key = createHash("sha256").update(model).update(JSON.stringify([ep, opts.threads ?? 0, opts.memoryArena ?? true])).digest("hex");
+  let p = cache.get(key);
+  if (!p) {
+    const sessionOptions: ort.InferenceSession.SessionOptions = {
+      executionProviders: [ep],
+      graphOptimizationLevel: "all",
+      enableCpuMemArena: opts.memoryArena ?? true,
+      ...(opts.threads ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {}),
+    };
+    p = (async () => {
+      if (external.size === 0) return ort.InferenceSession.create(model, sessionOptions);
+      // ONNX Runtime resolves external data relative to the model file: put the model in a temp folder with
+      // links to the weight files, so nothing large is copied.
+      const dir = mkdtempSync(join(tmpdir(), "pulid-model-"));
+      try {
+        for (const [link, target] of external) symlinkSync(target, join(dir, link));
+        const path = join(dir, "model.onnx");
+        writeFileSync(path, model);
+        return await ort.InferenceSession.create(path, sessionOptions);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    })();
+    cache.set(key, p);
+    p.catch(() => cache.delete(key));
+  }
+  try {
+    return { session: await p, key };
+  } catch (e) {
+    throw new PulidError("session_create", `ONNX Runtime could not create a session on '${ep}': ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** Frees a cached session. */
+export async function releaseSession(key: string): Promise<void> {
+  const p = cache.get(key);
+  cache.delete(key);
+  if (p) await (await p).release();
+}
+
+const ORT_TYPE: Partial<Record<DType, ort.Tensor.Type>> = {
+  float32: "float32",
+  float64: "float64",
+  float16: "float16",
+  int64: "int64",
+  int32: "int32",
+  int8: "int8",
+  uint8: "uint8",
+  bool: "bool",
+};
+
+function toOrt(t: HostTensor, name: string): ort.Tensor {
+  const type = ORT_TYPE[t.dtype];
+  if (!type) throw new PulidError("unsupported_dtype", `input '${name}': dtype ${t.dtype} cannot be passed to ONNX Runtime; cast it in the graph`);
+  return new ort.Tensor(type, t.data as any, [...t.shape]);
+}
+
+function fromOrt(t: ort.Tensor): HostTensor {
+  const dtype = (Object.entries(ORT_TYPE).find(([, v]) => v === t.type)?.[0] ?? null) as DType | null;
+  if (!dtype) throw new PulidError("unsupported_dtype", `ONNX Runtime returned an unsupported dtype '${t.type}'`);
+  const data = dtype === "bool" ? Uint8Array.from(t.data as ArrayLike<number>) : (t.data as any);
+  return new HostTensor(dtype, t.dims as number[], data);
+}
+
+/** Runs a session: feeds by name, returns the requested outputs in order. */
+export async function runSession(
+  session: ort.InferenceSession,
+  feeds: Record<string, HostTensor>,
+  outputNames: readonly string[],
+): Promise<HostTensor[]> {
+  const ortFeeds: Record<string, ort.Tensor> = {};
+  for (const [k, v] of Object.entries(feeds)) ortFeeds[k] = toOrt(v, k);
+  const result = await session.run(ortFeeds, outputNames as string[]);
+  return outputNames.map((n) => fromOrt(result[n]!));
+}
