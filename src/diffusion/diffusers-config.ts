@@ -118,14 +118,13 @@ export function parseSchedulerConfig(json: Record<string, unknown>, className?: 
   if (isDpm && (variance === "learned" || variance === "learned_range")) unsupported(`variance_type ${variance}`);
   if (isDpm && bool(json, d, "use_lu_lambdas")) unsupported("use_lu_lambdas = true");
 
-  let algorithmType: "dpmsolver++" = "dpmsolver++";
+  const algorithmType = "dpmsolver++" as const;
   let solverType: "midpoint" | "heun" = "midpoint";
   let solverOrder = 1;
   let finalSigmasType: FinalSigmasType = "v0.25";
   if (isDpm) {
     const algo = checkChoice("algorithm_type", str(json, d, "algorithm_type"), ["dpmsolver++", "deis", "dpmsolver", "sde-dpmsolver", "sde-dpmsolver++"]);
     if (algo !== "dpmsolver++" && algo !== "deis") unsupported(`algorithm_type ${JSON.stringify(algo)} (only "dpmsolver++")`);
-    algorithmType = "dpmsolver++";
     const st = checkChoice("solver_type", str(json, d, "solver_type"), ["midpoint", "heun", "logrho", "bh1", "bh2"]);
     solverType = st === "heun" ? "heun" : "midpoint"; // diffusers maps logrho/bh1/bh2 to midpoint
     solverOrder = num(json, d, "solver_order");
