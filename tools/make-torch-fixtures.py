@@ -10,6 +10,7 @@ here from numpy buffers, independently of torch.save and of the reader under tes
 
 Hand-built files (no torch.save): malicious.pt (a pickle naming os.system; never executed), zip64.pt (basic.pt
 re-packed with zip64 extra fields), deflate.pt (basic.pt re-packed with deflate), bigendian.pt (byteorder "big").
+pickle-p2.pkl / pickle-p4.pkl are plain pickles (no torch) for the pickle VM's tests.
 Everything is byte-identical between runs except legacy.pt (the legacy format embeds storage object ids).
 """
 import collections
@@ -218,6 +219,23 @@ def main():
         big.append((name.replace("basic/", "bigendian/"), data))
     big.append(("bigendian/byteorder", b"big"))
     write_zip_by_hand(out("bigendian.pt"), big, zip64=False)
+
+    # 9. plain pickles (no torch) for the pickle VM's data opcodes: protocol 2 (torch's) and 4 (FRAME, MEMOIZE,
+    # SHORT_BINUNICODE, BINBYTES, sets). test/engine/io/pickle.test.ts spells out the same values.
+    shared = [1, 2]
+    plain = {
+        "ints": [0, 1, 255, 256, 65535, 65536, -1, -70000, 2**31 - 1, -(2**31), 2**31, 2**40, -(2**63), 2**70, -(2**70)],
+        "floats": [1.5, -0.0, 1e300, -2.5e-300],
+        "consts": [True, False, None],
+        "strs": ["", "ascii", "ünïcødé", "x" * 300],
+        "tuples": [(), (1,), (1, 2), (1, 2, 3), (1, 2, 3, 4)],
+        "nested": {"a": {"b": []}, 7: "int key"},
+        "shared": [shared, shared],
+    }
+    with open(out("pickle-p2.pkl"), "wb") as f:
+        pickle.dump(plain, f, protocol=2)
+    with open(out("pickle-p4.pkl"), "wb") as f:
+        pickle.dump(dict(plain, bytes=b"\x00\x01\xff", set=frozenset([3])), f, protocol=4)
 
     total = sum(os.path.getsize(out(f)) for f in os.listdir(OUT))
     print(f"wrote {len(os.listdir(OUT))} files, {total} bytes, to {os.path.relpath(OUT)}")

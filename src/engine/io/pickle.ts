@@ -52,7 +52,9 @@ const OPNAMES: Record<number, string> = {
  * @param source names the input in error messages (e.g. `ckpt.pt:archive/data.pkl`).
  * @throws WeightFileError `forbidden_global`, `unsupported_opcode`, `bad_pickle`.
  */
-export function unpickle(bytes: Uint8Array, globals: PickleGlobals, source: string): unknown {
+export function unpickle(input: Uint8Array, globals: PickleGlobals, source: string): unknown {
+  // A plain Uint8Array view: a Buffer's slice() would alias instead of copy.
+  const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const decoder = new TextDecoder("utf-8", { fatal: true });
   const stack: unknown[] = [];

@@ -132,7 +132,8 @@ export class ZipReader {
       data = raw;
     } else if (e.method === 8) {
       try {
-        data = inflateRawSync(raw);
+        const b = inflateRawSync(raw);
+        data = new Uint8Array(b.buffer, b.byteOffset, b.byteLength); // a plain Uint8Array, whatever the method
       } catch (err) {
         throw new WeightFileError("bad_zip", this.path, `entry '${e.name}' does not inflate (${(err as Error).message})`, { cause: err });
       }
