@@ -127,3 +127,35 @@ export async function runSession(
   const result = await session.run(ortFeeds, outputNames as string[]);
   return outputNames.map((n) => fromOrt(result[n]!));
 }
+
+/** A session over an existing .onnx file (e.g. antelopev2's detector and recogniser), with named I/O. */
+export interface OnnxFileModel {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  /** Runs with feeds by input name; returns every output in `outputNames` order. */
+  run(feeds: Record<string, HostTensor>): Promise<HostTensor[]>;
+  dispose(): Promise<void>;
+}
+
+/** Opens an ONNX model file. Errors name the file. */
+export async function openOnnxFile(path: string, opts: SessionOptions = {}): Promise<OnnxFileModel> {
+  const ep = opts.executionProvider ?? "cpu";
+  checkProvider(ep);
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(path, {
+      executionProviders: [ep],
+      graphOptimizationLevel: "all",
+      ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
+    });
+  } catch (e) {
+    throw new PulidError("onnx_open", `${path}: ONNX Runtime could not load this model (${(e as Error).message})`, { cause: e });
+  }
+  return {
+    inputNames: session.inputNames,
+    outputNames: session.outputNames,
+    run: (feeds) => runSession(session, feeds, session.outputNames),
+    dispose: () => session.release(),
+  };
+}
+
