@@ -4,4 +4,5 @@ import { parityMain } from "../parity.ts";
 
 export const COMMANDS: readonly Command[] = [
   { name: "parity", summary: "run parity fixtures against the reference numbers", run: parityMain },
+  { name: "world", summary: "the synthetic world: contact sheet (sample) or a split as PNG + JSONL (export)", run: async (argv) => (await import("./world.ts")).worldCommand.run(argv) },
 ];
