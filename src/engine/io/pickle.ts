@@ -32,6 +32,7 @@ export interface PickleGlobals {
 const MARK = Symbol("mark");
 
 /** Opcode names, for error messages. */
+// prettier-ignore
 const OPNAMES: Record<number, string> = {
   0x80: "PROTO", 0x95: "FRAME", 0x2e: "STOP", 0x28: "MARK", 0x7d: "EMPTY_DICT", 0x5d: "EMPTY_LIST",
   0x29: "EMPTY_TUPLE", 0x8f: "EMPTY_SET", 0x90: "ADDITEMS", 0x91: "FROZENSET", 0x58: "BINUNICODE",
@@ -66,7 +67,8 @@ export function unpickle(input: Uint8Array, globals: PickleGlobals, source: stri
     throw new WeightFileError("bad_pickle", source, `pickle byte ${opAt}: ${message}`);
   };
   const need = (n: number): number => {
-    if (n < 0 || pos + n > bytes.length) fail(`stream ends inside ${OPNAMES[bytes[opAt]!] ?? "opcode"} (needs ${n} more bytes)`);
+    if (n < 0 || pos + n > bytes.length)
+      fail(`stream ends inside ${OPNAMES[bytes[opAt]!] ?? "opcode"} (needs ${n} more bytes)`);
     const at = pos;
     pos += n;
     return at;
@@ -165,7 +167,8 @@ export function unpickle(input: Uint8Array, globals: PickleGlobals, source: stri
       case 0x8f: // EMPTY_SET
         stack.push([]);
         break;
-      case 0x90: { // ADDITEMS
+      case 0x90: {
+        // ADDITEMS
         const items = popMark();
         listAdd(top(), items);
         break;
@@ -183,7 +186,8 @@ export function unpickle(input: Uint8Array, globals: PickleGlobals, source: stri
         stack.push(text(u64len()));
         break;
       case 0x54: // BINSTRING (python 2 str: bytes, read as latin-1 like torch's encoding='latin1')
-      case 0x55: { // SHORT_BINSTRING
+      case 0x55: {
+        // SHORT_BINSTRING
         const n = op === 0x54 ? view.getInt32(need(4), true) : bytes[need(1)]!;
         const at = need(n);
         stack.push(new TextDecoder("latin1").decode(bytes.subarray(at, at + n)));
@@ -192,7 +196,8 @@ export function unpickle(input: Uint8Array, globals: PickleGlobals, source: stri
       case 0x42: // BINBYTES
       case 0x43: // SHORT_BINBYTES
       case 0x8e: // BINBYTES8
-      case 0x96: { // BYTEARRAY8
+      case 0x96: {
+        // BYTEARRAY8
         const n = op === 0x42 ? view.getUint32(need(4), true) : op === 0x43 ? bytes[need(1)]! : u64len();
         const at = need(n);
         stack.push(bytes.slice(at, at + n));
@@ -208,7 +213,8 @@ export function unpickle(input: Uint8Array, globals: PickleGlobals, source: stri
         stack.push(view.getUint16(need(2), true));
         break;
       case 0x8a: // LONG1
-      case 0x8b: { // LONG4
+      case 0x8b: {
+        // LONG4
         const n = op === 0x8a ? bytes[need(1)]! : view.getInt32(need(4), true);
         const at = need(n);
         stack.push(decodeLong(bytes.subarray(at, at + n)));
@@ -226,25 +232,29 @@ export function unpickle(input: Uint8Array, globals: PickleGlobals, source: stri
       case 0x4e: // NONE
         stack.push(null);
         break;
-      case 0x73: { // SETITEM
+      case 0x73: {
+        // SETITEM
         const v = pop();
         const k = pop();
         dictSet(top(), k, v);
         break;
       }
-      case 0x75: { // SETITEMS
+      case 0x75: {
+        // SETITEMS
         const items = popMark();
         if (items.length % 2 !== 0) fail("SETITEMS with an odd number of items");
         const d = top();
         for (let i = 0; i < items.length; i += 2) dictSet(d, items[i], items[i + 1]);
         break;
       }
-      case 0x61: { // APPEND
+      case 0x61: {
+        // APPEND
         const v = pop();
         listAdd(top(), [v]);
         break;
       }
-      case 0x65: { // APPENDS
+      case 0x65: {
+        // APPENDS
         const items = popMark();
         listAdd(top(), items);
         break;
@@ -252,13 +262,15 @@ export function unpickle(input: Uint8Array, globals: PickleGlobals, source: stri
       case 0x85: // TUPLE1
         stack.push(Object.freeze([pop()]));
         break;
-      case 0x86: { // TUPLE2
+      case 0x86: {
+        // TUPLE2
         const b = pop();
         const a = pop();
         stack.push(Object.freeze([a, b]));
         break;
       }
-      case 0x87: { // TUPLE3
+      case 0x87: {
+        // TUPLE3
         const c = pop();
         const b = pop();
         const a = pop();
@@ -278,53 +290,62 @@ export function unpickle(input: Uint8Array, globals: PickleGlobals, source: stri
         memo.set(memo.size, top());
         break;
       case 0x68: // BINGET
-      case 0x6a: { // LONG_BINGET
+      case 0x6a: {
+        // LONG_BINGET
         const k = op === 0x68 ? bytes[need(1)]! : view.getUint32(need(4), true);
         if (!memo.has(k)) fail(`memo key ${k} is not set`);
         stack.push(memo.get(k));
         break;
       }
-      case 0x63: { // GLOBAL "module\nname\n"
+      case 0x63: {
+        // GLOBAL "module\nname\n"
         const module = readLine();
         const name = readLine();
         stack.push(callGlobal(module, name));
         break;
       }
-      case 0x93: { // STACK_GLOBAL
+      case 0x93: {
+        // STACK_GLOBAL
         const name = pop();
         const module = pop();
         if (typeof module !== "string" || typeof name !== "string") fail("STACK_GLOBAL needs two strings");
         stack.push(callGlobal(module as string, name as string));
         break;
       }
-      case 0x52: { // REDUCE
+      case 0x52: {
+        // REDUCE
         const args = asArgs(pop(), "REDUCE");
         const f = asCallable(pop(), "REDUCE");
         stack.push(f(args));
         break;
       }
-      case 0x81: { // NEWOBJ: cls.__new__(cls, *args); our allowed classes build themselves from args
+      case 0x81: {
+        // NEWOBJ: cls.__new__(cls, *args); our allowed classes build themselves from args
         const args = asArgs(pop(), "NEWOBJ");
         const cls = asCallable(pop(), "NEWOBJ");
         stack.push(cls(args));
         break;
       }
-      case 0x92: { // NEWOBJ_EX
+      case 0x92: {
+        // NEWOBJ_EX
         const kwargs = pop();
         const args = asArgs(pop(), "NEWOBJ_EX");
         const cls = asCallable(pop(), "NEWOBJ_EX");
-        if (!(kwargs instanceof Map) || kwargs.size > 0) fail("NEWOBJ_EX with keyword arguments is not supported");
+        if (!(kwargs instanceof Map) || kwargs.size > 0)
+          fail("NEWOBJ_EX with keyword arguments is not supported");
         stack.push(cls(args));
         break;
       }
-      case 0x62: { // BUILD: only a dict may receive state (OrderedDict state dicts carry `_metadata`)
+      case 0x62: {
+        // BUILD: only a dict may receive state (OrderedDict state dicts carry `_metadata`)
         const state = pop();
         const obj = top();
         if (!(obj instanceof PickleDict)) fail("BUILD on a value other than a dict is not supported");
         (obj as PickleDict).state = state;
         break;
       }
-      case 0x51: { // BINPERSID
+      case 0x51: {
+        // BINPERSID
         const pid = pop();
         if (!globals.persistentLoad) fail("BINPERSID without a persistent-id handler");
         stack.push(globals.persistentLoad!(pid));

@@ -49,7 +49,12 @@ export class SafetensorsFile {
   private readonly entries: Map<string, SafetensorsEntry>;
   private fd: number | null;
 
-  private constructor(path: string, fd: number, entries: Map<string, SafetensorsEntry>, metadata: Record<string, string>) {
+  private constructor(
+    path: string,
+    fd: number,
+    entries: Map<string, SafetensorsEntry>,
+    metadata: Record<string, string>,
+  ) {
     this.path = path;
     this.fd = fd;
     this.entries = entries;
@@ -62,7 +67,12 @@ export class SafetensorsFile {
     try {
       fd = openSync(path, "r");
     } catch (e) {
-      throw new WeightFileError("file_not_found", path, `cannot open safetensors file (${(e as Error).message})`, { cause: e });
+      throw new WeightFileError(
+        "file_not_found",
+        path,
+        `cannot open safetensors file (${(e as Error).message})`,
+        { cause: e },
+      );
     }
     try {
       const { entries, metadata } = parseHeader(path, fd);
@@ -95,7 +105,8 @@ export class SafetensorsFile {
     let done = 0;
     while (done < e.byteLength) {
       const n = readSync(this.fd, bytes, done, e.byteLength - done, e.dataOffset + done);
-      if (n === 0) throw new WeightFileError("truncated", this.path, `unexpected end of file reading '${name}'`);
+      if (n === 0)
+        throw new WeightFileError("truncated", this.path, `unexpected end of file reading '${name}'`);
       done += n;
     }
     return new HostTensor(e.dtype, e.shape, arrayFromBytes(e.dtype, bytes));
@@ -117,26 +128,45 @@ function readExactly(path: string, fd: number, length: number, position: number)
   let done = 0;
   while (done < length) {
     const n = readSync(fd, buf, done, length - done, position + done);
-    if (n === 0) throw new WeightFileError("truncated", path, `file ends at byte ${position + done}, expected ${position + length}`);
+    if (n === 0)
+      throw new WeightFileError(
+        "truncated",
+        path,
+        `file ends at byte ${position + done}, expected ${position + length}`,
+      );
     done += n;
   }
   return buf;
 }
 
-function parseHeader(path: string, fd: number): { entries: Map<string, SafetensorsEntry>; metadata: Record<string, string> } {
+function parseHeader(
+  path: string,
+  fd: number,
+): { entries: Map<string, SafetensorsEntry>; metadata: Record<string, string> } {
   const fileSize = fstatSync(fd).size;
-  if (fileSize < 8) throw new WeightFileError("truncated", path, `file is ${fileSize} bytes, too short for a safetensors header`);
+  if (fileSize < 8)
+    throw new WeightFileError(
+      "truncated",
+      path,
+      `file is ${fileSize} bytes, too short for a safetensors header`,
+    );
   const lenBytes = readExactly(path, fd, 8, 0);
   const headerLen = Number(new DataView(lenBytes.buffer).getBigUint64(0, true));
   if (headerLen > MAX_HEADER || 8 + headerLen > fileSize) {
-    throw new WeightFileError("bad_header", path, `header length ${headerLen} does not fit in a ${fileSize}-byte file`);
+    throw new WeightFileError(
+      "bad_header",
+      path,
+      `header length ${headerLen} does not fit in a ${fileSize}-byte file`,
+    );
   }
   const text = new TextDecoder().decode(readExactly(path, fd, headerLen, 8));
   let header: unknown;
   try {
     header = JSON.parse(text);
   } catch (e) {
-    throw new WeightFileError("bad_header", path, `header is not valid JSON (${(e as Error).message})`, { cause: e });
+    throw new WeightFileError("bad_header", path, `header is not valid JSON (${(e as Error).message})`, {
+      cause: e,
+    });
   }
   if (typeof header !== "object" || header === null || Array.isArray(header)) {
     throw new WeightFileError("bad_header", path, "header JSON is not an object");
@@ -148,7 +178,11 @@ function parseHeader(path: string, fd: number): { entries: Map<string, Safetenso
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === "__metadata__") {
       if (raw === null) continue;
-      if (typeof raw !== "object" || Array.isArray(raw) || !Object.values(raw).every((v) => typeof v === "string")) {
+      if (
+        typeof raw !== "object" ||
+        Array.isArray(raw) ||
+        !Object.values(raw).every((v) => typeof v === "string")
+      ) {
         throw new WeightFileError("bad_header", path, "__metadata__ must be an object of strings");
       }
       metadata = raw as Record<string, string>;
@@ -160,29 +194,56 @@ function parseHeader(path: string, fd: number): { entries: Map<string, Safetenso
     const r = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const dtype = Object.hasOwn(ST_TO_DTYPE, String(r.dtype)) ? ST_TO_DTYPE[String(r.dtype)] : undefined;
     if (!dtype) {
-      throw new WeightFileError("unknown_dtype", path, `tensor '${name}' has unknown dtype '${String(r.dtype)}' (known: ${Object.keys(ST_TO_DTYPE).join(", ")})`);
+      throw new WeightFileError(
+        "unknown_dtype",
+        path,
+        `tensor '${name}' has unknown dtype '${String(r.dtype)}' (known: ${Object.keys(ST_TO_DTYPE).join(", ")})`,
+      );
     }
     const shape = r.shape;
     if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
-      throw new WeightFileError("bad_header", path, `tensor '${name}' has an invalid shape ${JSON.stringify(shape)}`);
+      throw new WeightFileError(
+        "bad_header",
+        path,
+        `tensor '${name}' has an invalid shape ${JSON.stringify(shape)}`,
+      );
     }
     const off = r.data_offsets;
-    if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isInteger(d) && d >= 0) || off[0] > off[1]) {
-      throw new WeightFileError("bad_header", path, `tensor '${name}' has invalid data_offsets ${JSON.stringify(off)}`);
+    if (
+      !Array.isArray(off) ||
+      off.length !== 2 ||
+      !off.every((d) => Number.isInteger(d) && d >= 0) ||
+      off[0] > off[1]
+    ) {
+      throw new WeightFileError(
+        "bad_header",
+        path,
+        `tensor '${name}' has invalid data_offsets ${JSON.stringify(off)}`,
+      );
     }
     const [begin, end] = off as [number, number];
     const expected = numel(shape) * BYTES_PER_ELEMENT[dtype];
     if (end - begin !== expected) {
-      throw new WeightFileError("bad_header", path, `tensor '${name}' ${dtype}${shapeStr(shape)} needs ${expected} bytes, data_offsets span ${end - begin}`);
+      throw new WeightFileError(
+        "bad_header",
+        path,
+        `tensor '${name}' ${dtype}${shapeStr(shape)} needs ${expected} bytes, data_offsets span ${end - begin}`,
+      );
     }
     if (end > dataSize) {
-      throw new WeightFileError("truncated", path, `tensor '${name}' ends at data byte ${end} but the file has only ${dataSize} data bytes (truncated?)`);
+      throw new WeightFileError(
+        "truncated",
+        path,
+        `tensor '${name}' ends at data byte ${end} but the file has only ${dataSize} data bytes (truncated?)`,
+      );
     }
     entries.set(name, { name, dtype, shape, dataOffset: dataStart + begin, byteLength: expected });
   }
   // Sweep in offset order, comparing each tensor with the one reaching furthest so far (not just the previous
   // one, which may be empty or short). Empty tensors occupy no bytes and overlap nothing.
-  const sorted = [...entries.values()].filter((e) => e.byteLength > 0).sort((a, b) => a.dataOffset - b.dataOffset);
+  const sorted = [...entries.values()]
+    .filter((e) => e.byteLength > 0)
+    .sort((a, b) => a.dataOffset - b.dataOffset);
   let reach: SafetensorsEntry | undefined;
   for (const cur of sorted) {
     if (reach && reach.dataOffset + reach.byteLength > cur.dataOffset) {
@@ -219,9 +280,14 @@ export function encodeSafetensors(
   const bodies: Uint8Array[] = [];
   for (const [name, t] of list) {
     if (name === "__metadata__") throw new RangeError("a tensor may not be named '__metadata__'");
-    if (!Object.hasOwn(DTYPE_TO_ST, t.dtype)) throw new RangeError(`tensor '${name}': safetensors has no dtype for '${t.dtype}'`);
+    if (!Object.hasOwn(DTYPE_TO_ST, t.dtype))
+      throw new RangeError(`tensor '${name}': safetensors has no dtype for '${t.dtype}'`);
     const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-    header[name] = { dtype: DTYPE_TO_ST[t.dtype as DType], shape: t.shape, data_offsets: [offset, offset + bytes.byteLength] };
+    header[name] = {
+      dtype: DTYPE_TO_ST[t.dtype as DType],
+      shape: t.shape,
+      data_offsets: [offset, offset + bytes.byteLength],
+    };
     offset += bytes.byteLength;
     bodies.push(bytes);
   }

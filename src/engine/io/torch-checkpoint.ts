@@ -107,7 +107,14 @@ export class TorchCheckpoint {
   private readonly tensors: Map<string, TorchTensorRef>;
   private readonly verifyCrc: boolean;
 
-  private constructor(path: string, zip: ZipReader, prefix: string, root: unknown, byteOrder: "little" | "big", verifyCrc: boolean) {
+  private constructor(
+    path: string,
+    zip: ZipReader,
+    prefix: string,
+    root: unknown,
+    byteOrder: "little" | "big",
+    verifyCrc: boolean,
+  ) {
     this.path = path;
     this.zip = zip;
     this.prefix = prefix;
@@ -126,7 +133,11 @@ export class TorchCheckpoint {
     try {
       const pkl = zip.entries().find((e) => /^[^/]+\/data\.pkl$/.test(e.name));
       if (!pkl) {
-        throw new WeightFileError("not_torch_checkpoint", path, "zip has no '<root>/data.pkl'; not a PyTorch checkpoint");
+        throw new WeightFileError(
+          "not_torch_checkpoint",
+          path,
+          "zip has no '<root>/data.pkl'; not a PyTorch checkpoint",
+        );
       }
       const prefix = pkl.name.slice(0, -"data.pkl".length);
       const verifyCrc = options.verifyCrc !== false;
@@ -134,10 +145,15 @@ export class TorchCheckpoint {
       const bo = zip.entry(`${prefix}byteorder`);
       if (bo) {
         const s = new TextDecoder().decode(zip.read(bo, { verifyCrc })).trim();
-        if (s !== "little" && s !== "big") throw new WeightFileError("bad_zip", path, `byteorder entry says '${s}'`);
+        if (s !== "little" && s !== "big")
+          throw new WeightFileError("bad_zip", path, `byteorder entry says '${s}'`);
         byteOrder = s;
       }
-      const root = unpickle(zip.read(pkl, { verifyCrc }), torchGlobals(`${path}:${pkl.name}`), `${path}:${pkl.name}`);
+      const root = unpickle(
+        zip.read(pkl, { verifyCrc }),
+        torchGlobals(`${path}:${pkl.name}`),
+        `${path}:${pkl.name}`,
+      );
       return new TorchCheckpoint(path, zip, prefix, root, byteOrder, verifyCrc);
     } catch (e) {
       zip.close();
@@ -210,10 +226,19 @@ export class TorchCheckpoint {
   private readStorage(s: TorchStorageRef): Uint8Array {
     const entryName = `${this.prefix}data/${s.key}`;
     const e = this.zip.entry(entryName);
-    if (!e) throw new WeightFileError("bad_storage", this.path, `storage '${s.key}' has no zip entry '${entryName}'`);
+    if (!e)
+      throw new WeightFileError(
+        "bad_storage",
+        this.path,
+        `storage '${s.key}' has no zip entry '${entryName}'`,
+      );
     const need = s.dtype ? s.numel * BYTES_PER_ELEMENT[s.dtype] : 0;
     if (e.size < need) {
-      throw new WeightFileError("bad_storage", this.path, `storage '${s.key}' (${s.numel} x ${s.torchType}) needs ${need} bytes, its entry holds ${e.size}`);
+      throw new WeightFileError(
+        "bad_storage",
+        this.path,
+        `storage '${s.key}' (${s.numel} x ${s.torchType}) needs ${need} bytes, its entry holds ${e.size}`,
+      );
     }
     return this.zip.read(e, { verifyCrc: this.verifyCrc });
   }
@@ -221,14 +246,20 @@ export class TorchCheckpoint {
   private viewToTensor(name: string, r: TorchTensorRef, storage: Uint8Array): HostTensor {
     const dtype = r.storage.dtype;
     if (!dtype) {
-      throw new WeightFileError("unsupported_dtype", this.path, `tensor '${name}' has torch type ${r.storage.torchType}, which has no engine dtype`);
+      throw new WeightFileError(
+        "unsupported_dtype",
+        this.path,
+        `tensor '${name}' has torch type ${r.storage.torchType}, which has no engine dtype`,
+      );
     }
     const es = BYTES_PER_ELEMENT[dtype];
     const n = numel(r.shape);
     const out = new Uint8Array(n * es);
     if (n > 0) copyStrided(storage, out, es, r.storageOffset, r.shape, r.stride);
     if (this.byteOrder === "big" && es > 1) swapBytes(out, es);
-    return n === 0 ? new HostTensor(dtype, r.shape, allocArray(dtype, 0)) : new HostTensor(dtype, r.shape, arrayFromBytes(dtype, out));
+    return n === 0
+      ? new HostTensor(dtype, r.shape, allocArray(dtype, 0))
+      : new HostTensor(dtype, r.shape, arrayFromBytes(dtype, out));
   }
 
   close(): void {
@@ -237,7 +268,14 @@ export class TorchCheckpoint {
 }
 
 /** Gathers a strided view (element offset, shape, strides in elements) into dense row-major bytes. */
-function copyStrided(src: Uint8Array, dst: Uint8Array, es: number, offset: number, shape: readonly number[], stride: readonly number[]): void {
+function copyStrided(
+  src: Uint8Array,
+  dst: Uint8Array,
+  es: number,
+  offset: number,
+  shape: readonly number[],
+  stride: readonly number[],
+): void {
   const nd = shape.length;
   const lastContig = nd === 0 || stride[nd - 1] === 1;
   // Rows along the last axis are contiguous in the common case: copy them with one `set` each.
@@ -265,12 +303,16 @@ function swapBytes(b: Uint8Array, es: number): void {
 }
 
 /** The allow-list: only these globals may appear in a checkpoint's pickle. */
-function torchGlobals(source: string): { resolve(m: string, n: string): PickleCallable | undefined; persistentLoad(pid: unknown): unknown } {
+function torchGlobals(source: string): {
+  resolve(m: string, n: string): PickleCallable | undefined;
+  persistentLoad(pid: unknown): unknown;
+} {
   const bad = (msg: string): never => {
     throw new WeightFileError("bad_tensor", source, msg);
   };
   const int = (v: unknown, what: string): number => {
-    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) bad(`${what} is not a non-negative integer: ${String(v)}`);
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0)
+      bad(`${what} is not a non-negative integer: ${String(v)}`);
     return v as number;
   };
   const ints = (v: unknown, what: string): number[] => {
@@ -285,15 +327,24 @@ function torchGlobals(source: string): { resolve(m: string, n: string): PickleCa
     const storageOffset = int(off, `${fn} storage offset`);
     const shape = ints(size, `${fn} size`);
     const stride = ints(strd, `${fn} stride`);
-    if (stride.length !== shape.length) bad(`${fn}: size ${shapeStr(shape)} and stride ${shapeStr(stride)} differ in rank`);
+    if (stride.length !== shape.length)
+      bad(`${fn}: size ${shapeStr(shape)} and stride ${shapeStr(stride)} differ in rank`);
     if (numel(shape) > 0) {
       let last = storageOffset;
       for (let i = 0; i < shape.length; i++) last += (shape[i]! - 1) * stride[i]!;
       if (last >= s.numel) {
-        bad(`view (offset ${storageOffset}, size ${shapeStr(shape)}, stride ${shapeStr(stride)}) reaches element ${last} of storage '${s.key}' which has ${s.numel}`);
+        bad(
+          `view (offset ${storageOffset}, size ${shapeStr(shape)}, stride ${shapeStr(stride)}) reaches element ${last} of storage '${s.key}' which has ${s.numel}`,
+        );
       }
     }
-    return Object.freeze({ kind: "tensor" as const, storage: s, storageOffset, shape: Object.freeze(shape), stride: Object.freeze(stride) });
+    return Object.freeze({
+      kind: "tensor" as const,
+      storage: s,
+      storageOffset,
+      shape: Object.freeze(shape),
+      stride: Object.freeze(stride),
+    });
   };
   const parameter = (args: readonly unknown[]): unknown => {
     if (!isTensorRef(args[0])) bad("_rebuild_parameter: first argument is not a tensor");
@@ -308,7 +359,8 @@ function torchGlobals(source: string): { resolve(m: string, n: string): PickleCa
         return (args) => {
           const d = new PickleDict();
           const items = args[0];
-          if (Array.isArray(items)) for (const kv of items) if (Array.isArray(kv) && kv.length === 2) d.set(kv[0], kv[1]);
+          if (Array.isArray(items))
+            for (const kv of items) if (Array.isArray(kv) && kv.length === 2) d.set(kv[0], kv[1]);
           return d;
         };
       }
@@ -324,13 +376,22 @@ function torchGlobals(source: string): { resolve(m: string, n: string): PickleCa
     },
     persistentLoad(pid) {
       // ('storage', storage_type, key, location, numel)
-      if (!Array.isArray(pid) || pid.length < 5 || pid[0] !== "storage") bad(`unknown persistent id ${JSON.stringify(pid)}`);
+      if (!Array.isArray(pid) || pid.length < 5 || pid[0] !== "storage")
+        bad(`unknown persistent id ${JSON.stringify(pid)}`);
       const p = pid as unknown[];
       const torchType = (p[1] as { torchStorage?: unknown } | null)?.torchStorage;
-      if (typeof p[1] !== "function" || typeof torchType !== "string") bad("persistent id names no storage type");
+      if (typeof p[1] !== "function" || typeof torchType !== "string")
+        bad("persistent id names no storage type");
       const key = p[2];
-      if (typeof key !== "string" || !/^[A-Za-z0-9_.-]+$/.test(key)) bad(`storage key ${JSON.stringify(key)} is not a plain name`);
-      return Object.freeze({ kind: "storage" as const, key: key as string, torchType: torchType as string, dtype: STORAGE_DTYPES[torchType as string] ?? null, numel: int(p[4], "storage numel") });
+      if (typeof key !== "string" || !/^[A-Za-z0-9_.-]+$/.test(key))
+        bad(`storage key ${JSON.stringify(key)} is not a plain name`);
+      return Object.freeze({
+        kind: "storage" as const,
+        key: key as string,
+        torchType: torchType as string,
+        dtype: STORAGE_DTYPES[torchType as string] ?? null,
+        numel: int(p[4], "storage numel"),
+      });
     },
   };
 }
@@ -341,7 +402,8 @@ function flattenTensors(path: string, root: unknown): Map<string, TorchTensorRef
   const onPath = new Set<object>();
   const visit = (v: unknown, key: string): void => {
     if (isTensorRef(v)) {
-      if (out.has(key)) throw new WeightFileError("duplicate_key", path, `two tensors flatten to the key '${key}'`);
+      if (out.has(key))
+        throw new WeightFileError("duplicate_key", path, `two tensors flatten to the key '${key}'`);
       out.set(key, v);
       return;
     }

@@ -63,7 +63,9 @@ export function detectWeightFormat(path: string): WeightFormat {
   try {
     fd = openSync(path, "r");
   } catch (e) {
-    throw new WeightFileError("file_not_found", path, `cannot open weight file (${(e as Error).message})`, { cause: e });
+    throw new WeightFileError("file_not_found", path, `cannot open weight file (${(e as Error).message})`, {
+      cause: e,
+    });
   }
   const head = new Uint8Array(512);
   let n: number;
@@ -73,7 +75,12 @@ export function detectWeightFormat(path: string): WeightFormat {
     closeSync(fd);
   }
   if (n === 0) throw new WeightFileError("truncated", path, "file is empty");
-  if (n >= 4 && head[0] === 0x50 && head[1] === 0x4b && ((head[2] === 3 && head[3] === 4) || (head[2] === 5 && head[3] === 6))) {
+  if (
+    n >= 4 &&
+    head[0] === 0x50 &&
+    head[1] === 0x4b &&
+    ((head[2] === 3 && head[3] === 4) || (head[2] === 5 && head[3] === 6))
+  ) {
     return "torch-zip";
   }
   if (head[0] === 0x80) throw new WeightFileError("legacy_torch_format", path, LEGACY_HINT);
@@ -159,7 +166,9 @@ class TorchReader implements WeightsReader {
  */
 export function openWeights(path: string): WeightsReader {
   const format = detectWeightFormat(path);
-  return format === "safetensors" ? new SafetensorsReader(SafetensorsFile.open(path)) : new TorchReader(TorchCheckpoint.open(path));
+  return format === "safetensors"
+    ? new SafetensorsReader(SafetensorsFile.open(path))
+    : new TorchReader(TorchCheckpoint.open(path));
 }
 
 /**
@@ -167,7 +176,10 @@ export function openWeights(path: string): WeightsReader {
  * @example
  *   const w = await loadWeights("pulid_v1.bin"); // Map { "id_adapter.body.0.weight" => HostTensor, ... }
  */
-export async function loadWeights(path: string, selection?: WeightSelection): Promise<Map<string, HostTensor>> {
+export async function loadWeights(
+  path: string,
+  selection?: WeightSelection,
+): Promise<Map<string, HostTensor>> {
   const r = openWeights(path);
   try {
     return r.readAll(selection);

@@ -62,7 +62,9 @@ export class ZipReader {
     try {
       fd = openSync(path, "r");
     } catch (e) {
-      throw new WeightFileError("file_not_found", path, `cannot open zip file (${(e as Error).message})`, { cause: e });
+      throw new WeightFileError("file_not_found", path, `cannot open zip file (${(e as Error).message})`, {
+        cause: e,
+      });
     }
     try {
       const size = fstatSync(fd).size;
@@ -105,7 +107,11 @@ export class ZipReader {
     const h = readExact(this.path, fd, 30, e.localHeaderOffset, `local header of '${e.name}'`);
     const v = new DataView(h.buffer, h.byteOffset, h.byteLength);
     if (v.getUint32(0, true) !== SIG_LOCAL) {
-      throw new WeightFileError("bad_zip", this.path, `entry '${e.name}': no local header at byte ${e.localHeaderOffset}`);
+      throw new WeightFileError(
+        "bad_zip",
+        this.path,
+        `entry '${e.name}': no local header at byte ${e.localHeaderOffset}`,
+      );
     }
     const start = e.localHeaderOffset + 30 + v.getUint16(26, true) + v.getUint16(28, true);
     if (start + e.compressedSize > this.fileSize) {
@@ -135,13 +141,26 @@ export class ZipReader {
         const b = inflateRawSync(raw);
         data = new Uint8Array(b.buffer, b.byteOffset, b.byteLength); // a plain Uint8Array, whatever the method
       } catch (err) {
-        throw new WeightFileError("bad_zip", this.path, `entry '${e.name}' does not inflate (${(err as Error).message})`, { cause: err });
+        throw new WeightFileError(
+          "bad_zip",
+          this.path,
+          `entry '${e.name}' does not inflate (${(err as Error).message})`,
+          { cause: err },
+        );
       }
     } else {
-      throw new WeightFileError("unsupported_zip", this.path, `entry '${e.name}' uses compression method ${e.method}; only stored (0) and deflate (8) are supported`);
+      throw new WeightFileError(
+        "unsupported_zip",
+        this.path,
+        `entry '${e.name}' uses compression method ${e.method}; only stored (0) and deflate (8) are supported`,
+      );
     }
     if (data.byteLength !== e.size) {
-      throw new WeightFileError("bad_zip", this.path, `entry '${e.name}' holds ${data.byteLength} bytes, the directory says ${e.size}`);
+      throw new WeightFileError(
+        "bad_zip",
+        this.path,
+        `entry '${e.name}' holds ${data.byteLength} bytes, the directory says ${e.size}`,
+      );
     }
     if (options.verifyCrc !== false) {
       const got = crc32(data);
@@ -163,7 +182,11 @@ export class ZipReader {
   readRange(nameOrEntry: string | ZipEntry, start: number, length: number): Uint8Array {
     const e = this.need(nameOrEntry);
     if (start < 0 || length < 0 || start + length > e.size) {
-      throw new WeightFileError("bad_zip", this.path, `range [${start}, ${start + length}) is outside entry '${e.name}' (${e.size} bytes)`);
+      throw new WeightFileError(
+        "bad_zip",
+        this.path,
+        `range [${start}, ${start + length}) is outside entry '${e.name}' (${e.size} bytes)`,
+      );
     }
     if (e.method !== 0) return this.read(e, { verifyCrc: false }).subarray(start, start + length);
     return readExact(this.path, this.fdOrThrow(), length, this.dataOffset(e) + start, `entry '${e.name}'`);
@@ -203,7 +226,11 @@ function readExact(path: string, fd: number, length: number, position: number, w
   while (done < length) {
     const n = readSync(fd, buf, done, length - done, position + done);
     if (n === 0) {
-      throw new WeightFileError("truncated", path, `file ends at byte ${position + done} while reading ${what} (needs ${position + length})`);
+      throw new WeightFileError(
+        "truncated",
+        path,
+        `file ends at byte ${position + done} while reading ${what} (needs ${position + length})`,
+      );
     }
     done += n;
   }
@@ -212,7 +239,8 @@ function readExact(path: string, fd: number, length: number, position: number, w
 
 function u64(v: DataView, at: number, path: string, what: string): number {
   const big = v.getBigUint64(at, true);
-  if (big > BigInt(Number.MAX_SAFE_INTEGER)) throw new WeightFileError("bad_zip", path, `${what} ${big} is implausibly large`);
+  if (big > BigInt(Number.MAX_SAFE_INTEGER))
+    throw new WeightFileError("bad_zip", path, `${what} ${big} is implausibly large`);
   return Number(big);
 }
 
@@ -233,7 +261,11 @@ function readCentralDirectory(path: string, fd: number, fileSize: number): ZipEn
     const head = fileSize >= 4 ? readExact(path, fd, 4, 0, "zip signature") : new Uint8Array(0);
     const looksZip = head.length === 4 && new DataView(head.buffer).getUint32(0, true) === SIG_LOCAL;
     throw looksZip
-      ? new WeightFileError("truncated", path, `zip has no end-of-central-directory record (file truncated? ${fileSize} bytes)`)
+      ? new WeightFileError(
+          "truncated",
+          path,
+          `zip has no end-of-central-directory record (file truncated? ${fileSize} bytes)`,
+        )
       : new WeightFileError("bad_zip", path, "not a zip archive (no end-of-central-directory record)");
   }
   if (tv.getUint16(eocd + 4, true) !== 0 || tv.getUint16(eocd + 6, true) !== 0) {
@@ -250,7 +282,11 @@ function readCentralDirectory(path: string, fd: number, fileSize: number): ZipEn
     const rec = readExact(path, fd, 56, z64Offset, "zip64 end-of-central-directory record");
     const rv = new DataView(rec.buffer, rec.byteOffset, rec.byteLength);
     if (rv.getUint32(0, true) !== SIG_ZIP64_EOCD) {
-      throw new WeightFileError("bad_zip", path, `no zip64 end-of-central-directory record at byte ${z64Offset}`);
+      throw new WeightFileError(
+        "bad_zip",
+        path,
+        `no zip64 end-of-central-directory record at byte ${z64Offset}`,
+      );
     }
     count = u64(rv, 32, path, "zip64 entry count");
     cdSize = u64(rv, 40, path, "zip64 central directory size");
@@ -259,7 +295,11 @@ function readCentralDirectory(path: string, fd: number, fileSize: number): ZipEn
     throw new WeightFileError("bad_zip", path, "zip64 sizes are flagged but the zip64 locator is missing");
   }
   if (cdOffset + cdSize > fileSize) {
-    throw new WeightFileError("truncated", path, `central directory [${cdOffset}, ${cdOffset + cdSize}) lies past the end of the ${fileSize}-byte file`);
+    throw new WeightFileError(
+      "truncated",
+      path,
+      `central directory [${cdOffset}, ${cdOffset + cdSize}) lies past the end of the ${fileSize}-byte file`,
+    );
   }
 
   const cd = readExact(path, fd, cdSize, cdOffset, "central directory");
@@ -269,7 +309,11 @@ function readCentralDirectory(path: string, fd: number, fileSize: number): ZipEn
   let p = 0;
   for (let i = 0; i < count; i++) {
     if (p + 46 > cdSize || v.getUint32(p, true) !== SIG_CENTRAL) {
-      throw new WeightFileError("bad_zip", path, `central directory record ${i} of ${count} is missing or damaged (at byte ${cdOffset + p})`);
+      throw new WeightFileError(
+        "bad_zip",
+        path,
+        `central directory record ${i} of ${count} is missing or damaged (at byte ${cdOffset + p})`,
+      );
     }
     const flags = v.getUint16(p + 8, true);
     const method = v.getUint16(p + 10, true);
@@ -282,7 +326,8 @@ function readCentralDirectory(path: string, fd: number, fileSize: number): ZipEn
     const disk = v.getUint16(p + 34, true);
     let localHeaderOffset = v.getUint32(p + 42, true);
     const end = p + 46 + nameLen + extraLen + commentLen;
-    if (end > cdSize) throw new WeightFileError("bad_zip", path, `central directory record ${i} runs past the directory`);
+    if (end > cdSize)
+      throw new WeightFileError("bad_zip", path, `central directory record ${i} runs past the directory`);
     const name = decoder.decode(cd.subarray(p + 46, p + 46 + nameLen));
     if (flags & 1) throw new WeightFileError("unsupported_zip", path, `entry '${name}' is encrypted`);
 
@@ -292,11 +337,17 @@ function readCentralDirectory(path: string, fd: number, fileSize: number): ZipEn
     while (x + 4 <= xEnd) {
       const id = v.getUint16(x, true);
       const len = v.getUint16(x + 2, true);
-      if (x + 4 + len > xEnd) throw new WeightFileError("bad_zip", path, `entry '${name}' has a damaged extra field`);
+      if (x + 4 + len > xEnd)
+        throw new WeightFileError("bad_zip", path, `entry '${name}' has a damaged extra field`);
       if (id === 1) {
         let q = x + 4;
         const take = (what: string): number => {
-          if (q + 8 > x + 4 + len) throw new WeightFileError("bad_zip", path, `entry '${name}': zip64 extra field lacks the ${what}`);
+          if (q + 8 > x + 4 + len)
+            throw new WeightFileError(
+              "bad_zip",
+              path,
+              `entry '${name}': zip64 extra field lacks the ${what}`,
+            );
           const val = u64(v, q, path, `entry '${name}' ${what}`);
           q += 8;
           return val;
@@ -307,9 +358,14 @@ function readCentralDirectory(path: string, fd: number, fileSize: number): ZipEn
       }
       x += 4 + len;
     }
-    if (disk !== 0 && disk !== U16_MAX) throw new WeightFileError("unsupported_zip", path, `entry '${name}' is on disk ${disk}`);
+    if (disk !== 0 && disk !== U16_MAX)
+      throw new WeightFileError("unsupported_zip", path, `entry '${name}' is on disk ${disk}`);
     if (localHeaderOffset + 30 > fileSize) {
-      throw new WeightFileError("truncated", path, `entry '${name}' starts at byte ${localHeaderOffset}, past the end of the ${fileSize}-byte file`);
+      throw new WeightFileError(
+        "truncated",
+        path,
+        `entry '${name}' starts at byte ${localHeaderOffset}, past the end of the ${fileSize}-byte file`,
+      );
     }
     entries.push({ name, method, compressedSize, size, crc32: crc, localHeaderOffset });
     p = end;

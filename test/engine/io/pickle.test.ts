@@ -24,7 +24,23 @@ function plain(v: unknown): unknown {
 }
 
 const EXPECTED = {
-  ints: [0, 1, 255, 256, 65535, 65536, -1, -70000, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, 2 ** 40, -(2n ** 63n), 2n ** 70n, -(2n ** 70n)],
+  ints: [
+    0,
+    1,
+    255,
+    256,
+    65535,
+    65536,
+    -1,
+    -70000,
+    2 ** 31 - 1,
+    -(2 ** 31),
+    2 ** 31,
+    2 ** 40,
+    -(2n ** 63n),
+    2n ** 70n,
+    -(2n ** 70n),
+  ],
   floats: [1.5, -0, 1e300, -2.5e-300],
   consts: [true, false, null],
   strs: ["", "ascii", "ünïcødé", "x".repeat(300)],
@@ -41,7 +57,10 @@ test("protocol 2 pickle written by Python decodes to the same values", () => {
   assert.ok(v instanceof PickleDict);
   assert.deepEqual(plain(v), EXPECTED);
   const tuples = (v as PickleDict).get("tuples") as unknown[][];
-  assert.ok(tuples.every((t) => Object.isFrozen(t)), "tuples are frozen arrays");
+  assert.ok(
+    tuples.every((t) => Object.isFrozen(t)),
+    "tuples are frozen arrays",
+  );
   assert.equal(((v as PickleDict).get("nested") as PickleDict).get(7), "int key");
   // The memo makes a shared object the same JS object.
   const shared = (v as PickleDict).get("shared") as unknown[];
@@ -59,13 +78,18 @@ test("a forbidden global is refused by name, before anything could be called", (
   const sg = bytes("\x80\x04\x8c\x08builtins\x8c\x04eval\x93\x8c\x011\x85R.");
   assertCode(() => unpickle(sg, NONE, "evil.pkl"), "forbidden_global", /'builtins\.eval'/);
   // Python 3 bytes in protocol 2 go through _codecs.encode: also not on any list.
-  assertCode(() => unpickle(bytes("\x80\x02c_codecs\nencode\n)R."), NONE, "x"), "forbidden_global", /_codecs\.encode/);
+  assertCode(
+    () => unpickle(bytes("\x80\x02c_codecs\nencode\n)R."), NONE, "x"),
+    "forbidden_global",
+    /_codecs\.encode/,
+  );
 });
 
 test("allowed globals are plain functions called with the argument tuple", () => {
   const calls: unknown[] = [];
   const g: PickleGlobals = {
-    resolve: (m, n) => (m === "mod" && n === "f" ? (args) => (calls.push(args), `f(${args.join(",")})`) : undefined),
+    resolve: (m, n) =>
+      m === "mod" && n === "f" ? (args) => (calls.push(args), `f(${args.join(",")})`) : undefined,
   };
   // REDUCE: mod.f(1, 2)
   assert.equal(unpickle(bytes("\x80\x02cmod\nf\nK\x01K\x02\x86R."), g, "x"), "f(1,2)");
@@ -76,13 +100,24 @@ test("allowed globals are plain functions called with the argument tuple", () =>
 
 test("persistent ids go to persistentLoad; without a handler they are refused", () => {
   const s = bytes("\x80\x02X", [3, 0, 0, 0], "keyQ.");
-  assert.equal(unpickle(s, { resolve: () => undefined, persistentLoad: (pid) => `loaded ${String(pid)}` }, "x"), "loaded key");
+  assert.equal(
+    unpickle(s, { resolve: () => undefined, persistentLoad: (pid) => `loaded ${String(pid)}` }, "x"),
+    "loaded key",
+  );
   assertCode(() => unpickle(s, NONE, "x"), "bad_pickle", /persistent/);
 });
 
 test("opcodes outside the safe subset -> unsupported_opcode naming the opcode and position", () => {
-  assertCode(() => unpickle(bytes("\x80\x02(ios\nsystem\n."), NONE, "x"), "unsupported_opcode", /byte 3: opcode INST \(0x69\)/);
-  assertCode(() => unpickle(bytes("\x80\x02\x82\x01."), NONE, "x"), "unsupported_opcode", /byte 2: opcode EXT1/);
+  assertCode(
+    () => unpickle(bytes("\x80\x02(ios\nsystem\n."), NONE, "x"),
+    "unsupported_opcode",
+    /byte 3: opcode INST \(0x69\)/,
+  );
+  assertCode(
+    () => unpickle(bytes("\x80\x02\x82\x01."), NONE, "x"),
+    "unsupported_opcode",
+    /byte 2: opcode EXT1/,
+  );
   assertCode(() => unpickle(bytes("I12\n."), NONE, "x"), "unsupported_opcode", /INT/);
   assertCode(() => unpickle(bytes("\x80\x02\xff."), NONE, "x"), "unsupported_opcode", /unknown \(0xff\)/);
 });

@@ -124,7 +124,10 @@ test("a corrupt deflate stream -> bad_zip", () => {
   writeFileSync(path, bytes);
   const bad = ZipReader.open(path);
   try {
-    assert.throws(() => bad.read("deflate/data.pkl"), (err: unknown) => err instanceof PulidError && ["bad_zip", "crc_mismatch"].includes(err.code));
+    assert.throws(
+      () => bad.read("deflate/data.pkl"),
+      (err: unknown) => err instanceof PulidError && ["bad_zip", "crc_mismatch"].includes(err.code),
+    );
   } finally {
     bad.close();
   }
