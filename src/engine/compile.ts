@@ -6,11 +6,10 @@
 import type { Tensor } from "./tensor.ts";
 import type { ParamSource } from "./graph.ts";
 import { lowerToOnnx, encodeModel, type ParamMode } from "./onnx/lower.ts";
-import { getSession, runSession, releaseSession, type SessionOptions } from "./session.ts";
+import { getSession, runSession, releaseSession, checkProvider, externalRoot, type SessionOptions } from "./session.ts";
 import { HostTensor, shapeStr } from "./host-tensor.ts";
 import { PulidError } from "./errors.ts";
-import { createHash } from "node:crypto";
-import { basename } from "node:path";
+import { relative, resolve } from "node:path";
 
 export interface CompileOptions extends SessionOptions {
   inputs: readonly Tensor[];
@@ -84,20 +83,27 @@ export class Program {
 
 /** Lowers the traced outputs and prepares a session. */
 export function compile(opts: CompileOptions): Program {
-  const links = new Map<string, string>(); // link name -> absolute file
+  checkProvider(opts.executionProvider ?? "cpu");
+  const files = new Map<string, string>();
   const lowered = lowerToOnnx({
     inputs: opts.inputs.map((t) => t.node),
     outputs: opts.outputs.map((t) => t.node),
     paramMode: opts.paramMode,
     externalLocation: (abs) => {
-      const link = `${createHash("sha1").update(abs).digest("hex").slice(0, 12)}_${basename(abs)}`;
-      links.set(link, abs);
-      return link;
+      files.set(abs, resolve(abs));
+      return resolve(abs);
     },
     name: opts.name,
   });
+  if (files.size) {
+    // Locations become relative to the folder the session writes the model into (see session.ts).
+    const root = externalRoot([...files.values()]);
+    for (const init of lowered.model.graph?.initializer ?? []) {
+      for (const kv of init.externalData ?? []) if (kv.key === "location") kv.value = relative(root, kv.value!);
+    }
+  }
   const bytes = encodeModel(lowered.model);
-  const session = getSession(bytes, opts, links);
+  const session = getSession(bytes, opts, files);
   session.catch(() => {}); // surfaced on ready()/run()
   return new Program(
     opts.inputs.length,

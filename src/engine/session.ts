@@ -4,9 +4,8 @@
  */
 import * as ort from "onnxruntime-node";
 import { createHash } from "node:crypto";
-import { mkdtempSync, symlinkSync, writeFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { writeFileSync, rmSync } from "node:fs";
+import { dirname, join, resolve, sep } from "node:path";
 import { HostTensor } from "./host-tensor.ts";
 import type { DType } from "./dtype.ts";
 import { PulidError } from "./errors.ts";
@@ -26,7 +25,8 @@ export interface SessionOptions {
 /** Thrown when an execution provider is unknown or not available in this build. */
 export class ExecutionProviderError extends PulidError {}
 
-function checkProvider(ep: ExecutionProvider): void {
+/** Throws an ExecutionProviderError when `ep` is unknown or not in this build. */
+export function checkProvider(ep: ExecutionProvider): void {
   if (!EXECUTION_PROVIDERS.includes(ep)) {
     throw new ExecutionProviderError("unknown_ep", `unknown execution provider '${ep}' (valid: ${EXECUTION_PROVIDERS.join(", ")})`);
   }
@@ -44,10 +44,47 @@ function checkProvider(ep: ExecutionProvider): void {
 
 const cache = new Map<string, Promise<ort.InferenceSession>>();
 
+/** The deepest folder containing every file: where the model must sit for ONNX Runtime to read them. */
+export function externalRoot(files: readonly string[]): string {
+  const dirs = files.map((f) => dirname(resolve(f)));
+  let root = dirs[0]!;
+  while (!dirs.every((d) => d === root || d.startsWith(root.endsWith(sep) ? root : root + sep))) root = dirname(root);
+  return root;
+}
+
+/**
+ * ONNX Runtime resolves external data relative to the model file and refuses paths that leave the model's
+ * folder (symlinks are resolved first). So the model is written, briefly, into the folder that holds the weight
+ * files (their deepest common folder), loaded from there, and deleted: the weights are never copied.
+ */
+async function createWithExternalData(
+  model: Uint8Array,
+  sessionOptions: ort.InferenceSession.SessionOptions,
+  external: ReadonlyMap<string, string>,
+): Promise<ort.InferenceSession> {
+  const root = externalRoot([...external.values()]);
+  const modelPath = join(root, `.pulid-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.onnx`);
+  try {
+    writeFileSync(modelPath, model);
+  } catch (e) {
+    throw new PulidError(
+      "external_data_dir",
+      `cannot write a temporary model file next to the weights in ${root} (${(e as Error).message}); ONNX Runtime needs the model in the weights' folder to read them without copying`,
+      { cause: e },
+    );
+  }
+  try {
+    return await ort.InferenceSession.create(modelPath, sessionOptions);
+  } finally {
+    rmSync(modelPath, { force: true });
+  }
+}
+
 /** Creates (or reuses) a session for model bytes; external files are linked next to a temporary model file. */
 export async function getSession(
   model: Uint8Array,
   opts: SessionOptions = {},
+  /** Absolute paths of external-data files the model refers to. */
   external: ReadonlyMap<string, string> = new Map(),
 ): Promise<{ session: ort.InferenceSession; key: string }> {
   const ep = opts.executionProvider ?? "cpu";
@@ -63,17 +100,7 @@ export async function getSession(
     };
     p = (async () => {
       if (external.size === 0) return ort.InferenceSession.create(model, sessionOptions);
-      // ONNX Runtime resolves external data relative to the model file: put the model in a temp folder with
-      // links to the weight files, so nothing large is copied.
-      const dir = mkdtempSync(join(tmpdir(), "pulid-model-"));
-      try {
-        for (const [link, target] of external) symlinkSync(target, join(dir, link));
-        const path = join(dir, "model.onnx");
-        writeFileSync(path, model);
-        return await ort.InferenceSession.create(path, sessionOptions);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      return createWithExternalData(model, sessionOptions, external);
     })();
     cache.set(key, p);
     p.catch(() => cache.delete(key));

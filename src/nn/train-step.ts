@@ -1,0 +1,55 @@
+/**
+ * A compiled training step: the loss and the gradients of every trainable parameter in one ONNX program.
+ * Trainable parameters are fed from their current values at each run; frozen ones are embedded.
+ */
+import type { Module } from "./module.ts";
+import type { Parameter } from "./parameter.ts";
+import type { Tensor } from "../engine/tensor.ts";
+import { grad } from "../engine/autodiff.ts";
+import { compile, type Program } from "../engine/compile.ts";
+import type { HostTensor } from "../engine/host-tensor.ts";
+import type { SessionOptions } from "../engine/session.ts";
+
+export interface StepResult {
+  loss: number;
+  grads: Map<Parameter, HostTensor>;
+  /** Values of `extras` given at build time, in order. */
+  extras: HostTensor[];
+}
+
+export class TrainStep {
+  readonly params: readonly Parameter[];
+  private readonly program: Program;
+  private readonly nExtras: number;
+
+  /**
+   * @param model   the module whose trainable parameters get gradients
+   * @param inputs  graph inputs of the traced loss, fed in this order by `run`
+   * @param loss    a scalar traced from `inputs` and the model
+   * @param extras  more traced values to return (e.g. logits for accuracy)
+   */
+  constructor(model: Module, inputs: readonly Tensor[], loss: Tensor, extras: readonly Tensor[] = [], opts: SessionOptions = {}) {
+    model.bindNames();
+    this.params = model.trainableParameters();
+    const grads = grad(loss, this.params.map((p) => p.toTensor()));
+    this.nExtras = extras.length;
+    this.program = compile({
+      ...opts,
+      inputs,
+      outputs: [loss, ...extras, ...grads],
+      paramMode: (p) => ((p as Parameter).requiresGrad ? "input" : "initializer"),
+      name: "train_step",
+    });
+  }
+
+  async run(batch: readonly HostTensor[]): Promise<StepResult> {
+    const [loss, ...rest] = await this.program.run(batch);
+    const extras = rest.slice(0, this.nExtras);
+    const gs = rest.slice(this.nExtras);
+    return { loss: loss!.get(0), grads: new Map(this.params.map((p, i) => [p, gs[i]!])), extras };
+  }
+
+  dispose(): Promise<void> {
+    return this.program.dispose();
+  }
+}
