@@ -69,7 +69,7 @@ export function renderFace(identity: Identity, attributes: Attributes, options: 
   const H = size;
 
   // Foreground: person only. Streams are forked by name so changing one attribute leaves the others' draws alone.
-  const frame = HeadFrame.fromAttributes(a, size, face.headHalfWidth, rng.fork("pose"));
+  const frame = HeadFrame.fromAttributes(a, size, face, rng.fork("pose"));
   const fg = new Layer(W, H, [FG_BASE, FG_BASE, FG_BASE]);
   const truth = drawPerson(fg, frame, face, a, rng.fork("person"));
   unpremultiply(fg);

@@ -74,7 +74,6 @@ export function drawPerson(L: Layer, f: HeadFrame, id: FaceParams, a: Attributes
   const eyeR = id.eyeRadius * (child ? 1.25 : a.age === "young" ? 1.08 : 1);
   const eyeY = id.eyeY + (child ? 0.08 : 0);
   const noseLen = id.noseLength * (child ? 0.7 : elderly ? 1.1 : 1);
-  const jaw = id.jawTaper * (child ? 0.4 : 1);
   const noseTipY = eyeY + noseLen + 0.05;
   const chinY = hh;
   const mouthY = noseTipY + (chinY - noseTipY) * 0.4;
@@ -94,7 +93,7 @@ export function drawPerson(L: Layer, f: HeadFrame, id: FaceParams, a: Attributes
 
   // --- ears (behind the head when turned away) ---
   const earY = eyeY + 0.12;
-  const ears: { side: number; front: boolean }[] = [-1, 1].map((side) => ({ side, front: Math.cos(side * 1.75 + f.yaw) > 0.05 }));
+
   const drawEar = (side: number): void => {
     const [ax, ay] = f.face(side * hw * 0.999, earY);
     const out = side * Math.max(0, Math.cos(f.yaw * side * -1)) * 0.06 * u;
@@ -106,17 +105,12 @@ export function drawPerson(L: Layer, f: HeadFrame, id: FaceParams, a: Attributes
       L.fillPolygon(ellipse(px, lobeY, 0.07 * u, 0.07 * u, 0, 10), [0.95, 0.78, 0.2], { label: ACC });
     }
   };
-  for (const e of ears) if (!e.front) drawEar(e.side);
+  // ears always go behind the head: drawn in front they would cover features in side views
+  drawEar(-1);
+  drawEar(1);
 
   // --- head ---
-  const outline: number[] = [];
-  const N = 44;
-  for (let k = 0; k < N; k++) {
-    const t = (2 * Math.PI * k) / N;
-    const s = Math.sin(t);
-    const w = s > 0 ? 1 - jaw * s * s * s : 1;
-    outline.push(hw * Math.cos(t) * w, hh * s);
-  }
+  const outline = f.outline();
   const head = f.map(outline, "flat");
   L.fillPolygon(head, skin, { label: FACE });
   const faceOnly = 1 << FACE;
@@ -183,7 +177,7 @@ export function drawPerson(L: Layer, f: HeadFrame, id: FaceParams, a: Attributes
   // --- brows ---
   for (const side of [-1, 1]) {
     const p = side * id.eyeSpacing;
-    if (f.facing(p) <= 0.1) continue;
+    if (f.facing(p, eyeY) <= 0.1) continue;
     const by = eyeY - eyeR * 1.05 - 0.1 - ex.browLift;
     const ang = id.browAngle; // outer end down when positive
     const inner = side * (id.eyeSpacing - eyeR * 1.5);
@@ -225,8 +219,6 @@ export function drawPerson(L: Layer, f: HeadFrame, id: FaceParams, a: Attributes
     L.fillPolygon(stroke(pts, id.lipThickness * u * 0.9, id.lipThickness * u * 0.9), lipCol, { label: FACE });
     L.fillPolygon(stroke(pts, 0.018 * u), [0.35, 0.12, 0.12]);
   }
-
-  for (const e of ears) if (e.front) drawEar(e.side);
 
   // --- hair in front ---
   drawFrontHair(L, f, id, hair, hw, hh, eyeY, ell);
@@ -461,7 +453,7 @@ function drawAccessories(L: Layer, f: HeadFrame, wear: Set<string>, rng: Rng, g:
     const frame: Colour = sun ? [0.05, 0.05, 0.05] : rng.pick([[0.1, 0.1, 0.1], [0.45, 0.25, 0.1], [0.7, 0.7, 0.72]] as Colour[]);
     for (const side of [-1, 1]) {
       const p = side * eyeSpacing;
-      if (f.facing(p) <= 0.1) continue;
+      if (f.facing(p, eyeY) <= 0.1) continue;
       const rim = g.ell(p, eyeY, eyeRx, eyeR * 1.25);
       const pts = f.map(rim, "face");
       if (sun) L.fillPolygon(pts, [0.08, 0.08, 0.1], lab);
@@ -471,7 +463,9 @@ function drawAccessories(L: Layer, f: HeadFrame, wear: Set<string>, rng: Rng, g:
     L.fillPolygon(stroke(f.map([-eyeSpacing + eyeRx, eyeY - 0.02, eyeSpacing - eyeRx, eyeY - 0.02], "face"), 0.03 * u), frame, lab);
   }
   if (wear.has("eye-mask")) {
-    const band = [-hw, eyeY - eyeR * 1.6, hw, eyeY - eyeR * 1.6, hw, eyeY + eyeR * 1.4, 0.06, eyeY + eyeR * 1.1, -0.06, eyeY + eyeR * 1.1, -hw, eyeY + eyeR * 1.4];
+    // the lower edge stays above the nose tip (short child noses), so only the eyes are covered
+    const low = Math.min(eyeY + eyeR * 1.4, g.noseTipY - 0.1);
+    const band = [-hw, eyeY - eyeR * 1.6, hw, eyeY - eyeR * 1.6, hw, low, 0.06, low - 0.04, -0.06, low - 0.04, -hw, low];
     L.fillPolygon(f.map(band, "face"), colour, lab);
   }
   if (wear.has("headphones")) {
