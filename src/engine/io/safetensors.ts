@@ -41,6 +41,8 @@ export interface SafetensorsEntry {
 }
 
 const MAX_HEADER = 100 * 1024 * 1024;
+/** fs.readSync refuses lengths of 2 GiB and more: big tensors are read in 1 GiB steps. */
+const MAX_READ = 1 << 30;
 
 /** An open safetensors file. Call {@link SafetensorsFile.close} when done. */
 export class SafetensorsFile {
@@ -104,7 +106,7 @@ export class SafetensorsFile {
     const bytes = new Uint8Array(e.byteLength);
     let done = 0;
     while (done < e.byteLength) {
-      const n = readSync(this.fd, bytes, done, e.byteLength - done, e.dataOffset + done);
+      const n = readSync(this.fd, bytes, done, Math.min(e.byteLength - done, MAX_READ), e.dataOffset + done);
       if (n === 0)
         throw new WeightFileError("truncated", this.path, `unexpected end of file reading '${name}'`);
       done += n;
@@ -127,7 +129,7 @@ function readExactly(path: string, fd: number, length: number, position: number)
   const buf = new Uint8Array(length);
   let done = 0;
   while (done < length) {
-    const n = readSync(fd, buf, done, length - done, position + done);
+    const n = readSync(fd, buf, done, Math.min(length - done, MAX_READ), position + done);
     if (n === 0)
       throw new WeightFileError(
         "truncated",

@@ -211,14 +211,15 @@ export class TorchCheckpoint {
     for (const [name, r] of refs) {
       const key = r.storage.key;
       let bytes = cache.get(key);
+      const shared = uses.get(key)! > 1 || cache.has(key);
       if (!bytes) {
         bytes = this.readStorage(r.storage);
-        if (uses.get(key)! > 1) cache.set(key, bytes);
+        if (shared) cache.set(key, bytes);
       }
       const left = uses.get(key)! - 1;
       uses.set(key, left);
       if (left === 0) cache.delete(key);
-      out.set(name, this.viewToTensor(name, r, bytes));
+      out.set(name, this.viewToTensor(name, r, bytes, !shared));
     }
     return out;
   }
@@ -243,7 +244,8 @@ export class TorchCheckpoint {
     return this.zip.read(e, { verifyCrc: this.verifyCrc });
   }
 
-  private viewToTensor(name: string, r: TorchTensorRef, storage: Uint8Array): HostTensor {
+  /** `exclusive`: no other tensor of this read uses the storage bytes, so they may become the tensor's data. */
+  private viewToTensor(name: string, r: TorchTensorRef, storage: Uint8Array, exclusive: boolean): HostTensor {
     const dtype = r.storage.dtype;
     if (!dtype) {
       throw new WeightFileError(
@@ -254,17 +256,31 @@ export class TorchCheckpoint {
     }
     const es = BYTES_PER_ELEMENT[dtype];
     const n = numel(r.shape);
+    if (n === 0) return new HostTensor(dtype, r.shape, allocArray(dtype, 0));
+    // The usual case, a contiguous tensor owning its whole storage: use the bytes as they are (no second copy
+    // of a multi-GB tensor). Anything else is gathered into a fresh buffer.
+    const whole = r.storageOffset === 0 && n * es === storage.byteLength && isContiguous(r.shape, r.stride);
+    if (whole && exclusive && this.byteOrder === "little")
+      return new HostTensor(dtype, r.shape, arrayFromBytes(dtype, storage));
     const out = new Uint8Array(n * es);
-    if (n > 0) copyStrided(storage, out, es, r.storageOffset, r.shape, r.stride);
+    copyStrided(storage, out, es, r.storageOffset, r.shape, r.stride);
     if (this.byteOrder === "big" && es > 1) swapBytes(out, es);
-    return n === 0
-      ? new HostTensor(dtype, r.shape, allocArray(dtype, 0))
-      : new HostTensor(dtype, r.shape, arrayFromBytes(dtype, out));
+    return new HostTensor(dtype, r.shape, arrayFromBytes(dtype, out));
   }
 
   close(): void {
     this.zip.close();
   }
+}
+
+/** True when strides are row-major for this shape (size-1 axes may have any stride). */
+function isContiguous(shape: readonly number[], stride: readonly number[]): boolean {
+  let expected = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    if (shape[i] !== 1 && stride[i] !== expected) return false;
+    expected *= shape[i]!;
+  }
+  return true;
 }
 
 /** Gathers a strided view (element offset, shape, strides in elements) into dense row-major bytes. */

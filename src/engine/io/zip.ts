@@ -36,6 +36,8 @@ const SIG_ZIP64_LOCATOR = 0x07064b50;
 const SIG_ZIP64_EOCD = 0x06064b50;
 const U32_MAX = 0xffffffff;
 const U16_MAX = 0xffff;
+/** fs.readSync refuses lengths of 2 GiB and more: big entries are read in 1 GiB steps. */
+const MAX_READ = 1 << 30;
 
 /** An open zip archive. Call {@link ZipReader.close} when done. */
 export class ZipReader {
@@ -224,7 +226,7 @@ function readExact(path: string, fd: number, length: number, position: number, w
   const buf = new Uint8Array(length);
   let done = 0;
   while (done < length) {
-    const n = readSync(fd, buf, done, length - done, position + done);
+    const n = readSync(fd, buf, done, Math.min(length - done, MAX_READ), position + done);
     if (n === 0) {
       throw new WeightFileError(
         "truncated",
