@@ -140,7 +140,8 @@ export class ZipReader {
       data = raw;
     } else if (e.method === 8) {
       try {
-        const b = inflateRawSync(raw);
+        // Cap the output at the recorded size so a lying directory cannot make us inflate a zip bomb.
+        const b = inflateRawSync(raw, { maxOutputLength: Math.max(1, e.size) });
         data = new Uint8Array(b.buffer, b.byteOffset, b.byteLength); // a plain Uint8Array, whatever the method
       } catch (err) {
         throw new WeightFileError(

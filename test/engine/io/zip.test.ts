@@ -133,6 +133,25 @@ test("a corrupt deflate stream -> bad_zip", () => {
   }
 });
 
+test("a deflated entry larger than its recorded size -> bad_zip (inflation is capped)", () => {
+  const bytes = new Uint8Array(readFileSync(fixture("deflate.pt")));
+  const name = Buffer.from("deflate/data.pkl");
+  const buf = Buffer.from(bytes.buffer);
+  // The central record is the second occurrence of the name; its size field sits 46 - 24 = 22 bytes before it.
+  const first = buf.indexOf(name);
+  const rec = buf.indexOf(name, first + 1) - 46;
+  assert.equal(buf.readUInt32LE(rec), 0x02014b50);
+  buf.writeUInt32LE(100, rec + 24);
+  const path = join(tmp.dir, "lying-size.pt");
+  writeFileSync(path, buf);
+  const z = ZipReader.open(path);
+  try {
+    assertCode(() => z.read("deflate/data.pkl"), "bad_zip");
+  } finally {
+    z.close();
+  }
+});
+
 test("a missing file -> file_not_found; reading after close -> closed", () => {
   assertCode(() => ZipReader.open(join(tmp.dir, "missing.pt")), "file_not_found");
   const z = ZipReader.open(fixture("basic.pt"));
