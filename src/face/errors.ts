@@ -23,7 +23,9 @@ export type FaceErrorCode =
   /** Landmarks or a transform are degenerate (all points equal, NaN, ...). */
   | "bad_landmarks"
   /** Model files needed for face processing are not where they should be. */
-  | "missing_model_files";
+  | "missing_model_files"
+  /** A model file exists but is not the network expected (unreadable ONNX, wrong inputs or outputs). */
+  | "bad_model_file";
 
 /** A failure tied to one photo. `photo` is the path or label the caller passed. */
 export class FaceError extends PulidError {

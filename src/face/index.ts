@@ -25,3 +25,8 @@ export {
 } from "./eva-input.ts";
 export { resizeBicubicTorch } from "./bicubic.ts";
 export { FACE_MODEL_FILES, faceModelPaths, checkFaceModelFiles, type ModelFileSpec } from "./model-files.ts";
+export { readOnnxGraphInfo, type OnnxGraphInfo, type OnnxValueInfo } from "./onnx-graph-info.ts";
+export { openScrfd, scrfdStaticSize, SCRFD_OUTPUTS, type ScrfdModel } from "./scrfd-model.ts";
+export {
+  openArcFace, arcfaceBlobOptions, arcfaceInputSize, l2Normalize, type ArcFaceModel, type ArcFaceEmbedding,
+} from "./arcface-model.ts";
