@@ -21,7 +21,12 @@ export async function writeFileAtomic(path: string, chunks: Uint8Array | readonl
     throw e;
   }
   await handle.close();
-  await fsp.rename(tmp, path);
+  try {
+    await fsp.rename(tmp, path);
+  } catch (e) {
+    await fsp.rm(tmp, { force: true });
+    throw e;
+  }
 }
 
 /** Synchronous twin of {@link writeFileAtomic}. */
