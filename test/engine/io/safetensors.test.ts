@@ -200,9 +200,6 @@ test("atomic write: a failed save leaves the old file intact and no temp file", 
 
 test(
   "atomic write: a save whose final rename fails leaves no temp file",
-  {
-    todo: "src/engine/atomic-write.ts does not remove its temp file when rename() fails (reported to the lead)",
-  },
   async () => {
     const { dir, cleanup } = tempDir();
     try {
