@@ -14,11 +14,14 @@
  * `attn_processors` order (down blocks, up blocks, mid block last; attn1 before attn2), so only odd k carry
  * weights. The reference sets NUM_ZERO/ORTHO as module globals; here they are a per-call settings object.
  */
-import { Module } from "../../nn/module.ts";
+import { Module, StateDictError, type StateDictIssue, type WeightSource } from "../../nn/module.ts";
 import { Linear } from "../../nn/layers.ts";
 import type { Tensor } from "../../engine/tensor.ts";
 import * as ops from "../../engine/ops.ts";
-import { PulidError } from "../../engine/errors.ts";
+import { PulidError, WeightFileError } from "../../engine/errors.ts";
+import type { HostTensor } from "../../engine/host-tensor.ts";
+import { SafetensorsFile } from "../../engine/io/safetensors.ts";
+import { detectWeightFormat, openWeights } from "../../engine/io/weights.ts";
 import { Attention, Identity, textAttention, type AttentionProcessor, type ProcessorSelector } from "../unet/attention.ts";
 import type { UNet2DConditionModel } from "../unet/unet2d-condition.ts";
 
@@ -46,6 +49,9 @@ export class IdAttnProjections extends Module {
     this.id_to_v = new Linear(crossAttentionDim, hiddenSize, false);
   }
 }
+
+/** Key prefix of the ID projections in PuLID files. */
+export const ID_PREFIX = "id_adapter_attn_layers.";
 
 /** Tokens of the reference's ortho_v2 weight: the first 5 ID tokens (ArcFace+CLIP "global" tokens). */
 const ORTHO_V2_TOKENS = 5;
@@ -133,4 +139,63 @@ export function idProcessor(proj: IdAttnProjections, tokens: Tensor, scale: numb
     }
     return attn.project(ops.add(txt, ops.mul(delta, scale)));
   };
+}
+
+/** What a PuLID SDXL weights file must contain for the ID attention; quoted in load errors. */
+export const ID_ATTENTION_LAYOUT =
+  "a PuLID SDXL weights file (pulid_v1.bin or pulid_v1.1.safetensors layout) with 'id_adapter_attn_layers.{k}.id_to_k.weight' " +
+  "and '.id_to_v.weight' [hidden, cross_attention_dim] for every odd k (the UNet's attn2 layers)";
+
+/** The ID attention part of a PuLID file is missing, truncated or does not fit the UNet. */
+export class IdAttentionLoadError extends WeightFileError {}
+
+/**
+ * Builds the ID projections for `unet` and loads them from a PuLID weights file (safetensors: kept in the file
+ * as external data, 16-bit cast in the graph; torch zip `.bin`: read into memory). Other keys of the file
+ * (`id_adapter.*`, the ID encoder) are left to the encoder's loader.
+ * @throws IdAttentionLoadError naming the file and listing every missing, mis-shaped or foreign key.
+ */
+export function loadIdAttentionLayers(unet: UNet2DConditionModel, path: string, opts: { external?: boolean } = {}): IdAttentionLayers {
+  const layers = new IdAttentionLayers(unet);
+  let source: WeightSource;
+  let close = () => {};
+  try {
+    if (detectWeightFormat(path) === "safetensors") {
+      const f = SafetensorsFile.open(path);
+      source = f;
+      close = () => f.close();
+    } else {
+      const r = openWeights(path);
+      try {
+        source = r.readAll({ prefix: ID_PREFIX });
+      } finally {
+        r.close();
+      }
+    }
+  } catch (e) {
+    if (e instanceof PulidError) throw new IdAttentionLoadError(e.code, path, `${e.message}. Expected ${ID_ATTENTION_LAYOUT}`, { cause: e });
+    throw e;
+  }
+  try {
+    const keys = source instanceof SafetensorsFile ? source.keys() : [...source.keys()];
+    if (!keys.some((k) => k.startsWith(ID_PREFIX))) {
+      const hint = keys.includes("conv_in.weight") ? " (this is a UNet checkpoint)" : keys.some((k) => k.startsWith("pulid_ca.")) ? " (this is a PuLID-FLUX file)" : "";
+      throw new IdAttentionLoadError("wrong_file", path, `has no id_adapter_attn_layers.* keys${hint}. Expected ${ID_ATTENTION_LAYOUT}`);
+    }
+    const r = layers.loadStateDict(source, { strict: false, external: opts.external ?? true, source: path });
+    const foreign = r.unexpected.filter((k) => k.startsWith(ID_PREFIX));
+    if (r.missing.length || r.mismatched.length || foreign.length) {
+      const issues: StateDictIssue[] = [];
+      const shapeOf = (k: string) => (source instanceof SafetensorsFile ? source.entry(k).shape : (source as ReadonlyMap<string, HostTensor>).get(k)!.shape);
+      const params = new Map(layers.namedParameters());
+      for (const k of r.missing) issues.push({ code: "missing", key: k, expected: params.get(k)!.shape });
+      for (const k of r.mismatched) issues.push({ code: "shape_mismatch", key: k, expected: params.get(k)!.shape, got: shapeOf(k) });
+      for (const k of foreign) issues.push({ code: "unexpected", key: k, got: shapeOf(k) });
+      const cause = new StateDictError(issues, path);
+      throw new IdAttentionLoadError("state_dict", path, `ID attention weights do not fit this UNet (a PuLID file for another base model?). Expected ${ID_ATTENTION_LAYOUT}.\n${cause.message}`, { cause });
+    }
+  } finally {
+    close();
+  }
+  return layers;
 }
