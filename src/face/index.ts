@@ -30,3 +30,6 @@ export { openScrfd, scrfdStaticSize, SCRFD_OUTPUTS, type ScrfdModel } from "./sc
 export {
   openArcFace, arcfaceBlobOptions, arcfaceInputSize, l2Normalize, type ArcFaceModel, type ArcFaceEmbedding,
 } from "./arcface-model.ts";
+export {
+  differentiableCrop, arcfaceCropOp, ffhqCropOp, cropTaps, type CropTaps, type DifferentiableCropOptions,
+} from "./differentiable-crop.ts";
