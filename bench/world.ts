@@ -25,7 +25,9 @@ const rng = new Rng(12345);
 const pool = Array.from({ length: 512 }, (_, i) => ({ id: identityAt(800 + i), a: sampleAttributes(rng) }));
 
 function run(ms: number, filter?: string): { n: number; s: number } {
-  const items = filter ? pool.map((p) => ({ ...p, a: { ...p.a, style: filter as (typeof STYLES)[number] } })) : pool;
+  const items = filter
+    ? pool.map((p) => ({ ...p, a: { ...p.a, style: filter as (typeof STYLES)[number] } }))
+    : pool;
   const t0 = performance.now();
   let n = 0;
   while (performance.now() - t0 < ms) {
@@ -57,7 +59,9 @@ const result = {
   node: process.version,
 };
 if (!json) {
-  console.log(`world renderer, ${size}x${size}, one thread: ${result.images_per_s} images/s (${result.ms_per_image} ms/image)`);
+  console.log(
+    `world renderer, ${size}x${size}, one thread: ${result.images_per_s} images/s (${result.ms_per_image} ms/image)`,
+  );
   for (const [s, v] of Object.entries(perStyle)) console.log(`  ${s.padEnd(11)} ${v} images/s`);
 }
 console.log(JSON.stringify(result));

@@ -6,7 +6,16 @@
 import { WorldError } from "./errors.ts";
 import type { Rng } from "./rng.ts";
 
-export const STYLES = ["photo", "pencil", "watercolor", "pixel", "comic", "noir", "neon", "papercut"] as const;
+export const STYLES = [
+  "photo",
+  "pencil",
+  "watercolor",
+  "pixel",
+  "comic",
+  "noir",
+  "neon",
+  "papercut",
+] as const;
 export const BACKGROUNDS = [
   "white",
   "grey",
@@ -25,7 +34,13 @@ export const BACKGROUNDS = [
 export const LIGHT_DIRECTIONS = ["front", "left", "right", "above"] as const;
 export const LIGHT_COLOURS = ["white", "warm", "cool", "purple"] as const;
 /** Head yaw as seen in the image: "left" = the face turns towards the image's left edge. */
-export const VIEWS = ["front", "three-quarter-left", "three-quarter-right", "side-left", "side-right"] as const;
+export const VIEWS = [
+  "front",
+  "three-quarter-left",
+  "three-quarter-right",
+  "side-left",
+  "side-right",
+] as const;
 /** Head roll as seen in the image. */
 export const TILTS = ["level", "tilted-left", "tilted-right"] as const;
 /** How large the head is in the frame. */
@@ -45,7 +60,16 @@ export const ACCESSORIES = [
 ] as const;
 export const AGES = ["child", "young", "adult", "elderly"] as const;
 export const CLOTHING = ["t-shirt", "sweater", "suit", "hoodie", "spacesuit"] as const;
-export const CLOTHING_COLOURS = ["red", "blue", "green", "purple", "black", "white", "yellow", "orange"] as const;
+export const CLOTHING_COLOURS = [
+  "red",
+  "blue",
+  "green",
+  "purple",
+  "black",
+  "white",
+  "yellow",
+  "orange",
+] as const;
 
 export type Style = (typeof STYLES)[number];
 export type Background = (typeof BACKGROUNDS)[number];
@@ -136,19 +160,28 @@ export function checkAttributes(a: Attributes): void {
   for (const key of Object.keys(ATTRIBUTE_VALUES) as ScalarAttributeKey[]) {
     const allowed = ATTRIBUTE_VALUES[key] as readonly string[];
     if (!allowed.includes(a[key] as string)) {
-      throw new WorldError("bad_attribute", `${key} = ${JSON.stringify(a[key])}; expected one of ${allowed.join(", ")}`);
+      throw new WorldError(
+        "bad_attribute",
+        `${key} = ${JSON.stringify(a[key])}; expected one of ${allowed.join(", ")}`,
+      );
     }
   }
   if (!Array.isArray(a.accessories)) throw new WorldError("bad_attribute", "accessories must be an array");
   for (const acc of a.accessories) {
     if (!(ACCESSORIES as readonly string[]).includes(acc)) {
-      throw new WorldError("bad_attribute", `accessory ${JSON.stringify(acc)}; expected one of ${ACCESSORIES.join(", ")}`);
+      throw new WorldError(
+        "bad_attribute",
+        `accessory ${JSON.stringify(acc)}; expected one of ${ACCESSORIES.join(", ")}`,
+      );
     }
   }
   for (const group of ACCESSORY_GROUPS) {
     const worn = a.accessories.filter((x) => group.includes(x));
     if (worn.length > 1) {
-      throw new WorldError("bad_attribute", `accessories ${worn.join(" and ")} occupy the same place; wear at most one`);
+      throw new WorldError(
+        "bad_attribute",
+        `accessories ${worn.join(" and ")} occupy the same place; wear at most one`,
+      );
     }
   }
 }

@@ -34,13 +34,15 @@ export interface BenchmarkPrompt {
 
 /** Writes a prompt from attributes with the canonical phrases ("portrait, <style>, <subject>, ..."). */
 export function promptText(p: Partial<Attributes>): string {
-  const first = <K extends keyof typeof PHRASES>(k: K, v: Attributes[K]): string => (PHRASES[k] as Record<string, readonly string[]>)[v as string]![0]!;
+  const first = <K extends keyof typeof PHRASES>(k: K, v: Attributes[K]): string =>
+    (PHRASES[k] as Record<string, readonly string[]>)[v as string]![0]!;
   const parts = ["portrait", first("style", p.style ?? "photo"), p.age ? first("age", p.age) : "a person"];
   if (p.expression) parts.push(first("expression", p.expression));
   if (p.view) parts.push(first("view", p.view));
   if (p.tilt) parts.push(first("tilt", p.tilt));
   const worn = (p.accessories ?? []).map((x) => ACCESSORY_PHRASES[x][0]!);
-  if (p.clothing) worn.push(`a ${first("clothingColour", p.clothingColour ?? "blue")} ${first("clothing", p.clothing)}`);
+  if (p.clothing)
+    worn.push(`a ${first("clothingColour", p.clothingColour ?? "blue")} ${first("clothing", p.clothing)}`);
   if (worn.length) parts.push(`wearing ${worn.join(" and ")}`);
   if (p.framing) parts.push(first("framing", p.framing));
   if (p.position) parts.push(first("position", p.position));
@@ -50,7 +52,12 @@ export function promptText(p: Partial<Attributes>): string {
   return parts.join(", ");
 }
 
-const P = (id: string, category: PromptCategory, paperPrompt: string, attributes: Partial<Attributes>): BenchmarkPrompt => ({
+const P = (
+  id: string,
+  category: PromptCategory,
+  paperPrompt: string,
+  attributes: Partial<Attributes>,
+): BenchmarkPrompt => ({
   id,
   category,
   paperPrompt,
@@ -60,26 +67,66 @@ const P = (id: string, category: PromptCategory, paperPrompt: string, attributes
 
 /** The 20 evaluation prompts (paper Table 7, one to one, in the paper's order). */
 export const EVAL_PROMPTS: readonly BenchmarkPrompt[] = [
-  P("spacesuit", "Common", "portrait, a person wearing a spacesuit", { clothing: "spacesuit", clothingColour: "white" }),
+  P("spacesuit", "Common", "portrait, a person wearing a spacesuit", {
+    clothing: "spacesuit",
+    clothingColour: "white",
+  }),
   P("surgical-mask", "Common", "portrait, a person wearing a surgical mask", { accessories: ["mask"] }),
   P("eye-mask", "Common", "portrait, a person wearing an eye mask", { accessories: ["eye-mask"] }),
-  P("headphones", "Common", "portrait, a person wearing headphones with red hair", { accessories: ["headphones"] }),
-  P("doctoral-cap", "Common", "portrait, a person wearing a doctoral cap", { accessories: ["graduation-cap"] }),
+  P("headphones", "Common", "portrait, a person wearing headphones with red hair", {
+    accessories: ["headphones"],
+  }),
+  P("doctoral-cap", "Common", "portrait, a person wearing a doctoral cap", {
+    accessories: ["graduation-cap"],
+  }),
   P("kitchen", "Common", "portrait, a person cooking in the kitchen", { background: "kitchen" }),
   P("computer", "Common", "portrait, a person coding in front of a computer", { background: "office" }),
-  P("child-laughing", "Attribute", "portrait, a young child laughing at the camera", { age: "child", expression: "laughing", view: "front" }),
+  P("child-laughing", "Attribute", "portrait, a young child laughing at the camera", {
+    age: "child",
+    expression: "laughing",
+    view: "front",
+  }),
   P("angry-old", "Attribute", "portrait, an angry person,old", { age: "elderly", expression: "angry" }),
   P("side-view", "View", "portrait, color,side view", { view: "side-right" }),
-  P("beach-sunset", "Background", "portrait, with a beautiful purple sunset at the beach in the background", { background: "beach-sunset" }),
+  P("beach-sunset", "Background", "portrait, with a beautiful purple sunset at the beach in the background", {
+    background: "beach-sunset",
+  }),
   P("pencil", "Style", "portrait, pencil drawing", { style: "pencil" }),
-  P("3d-animation", "Style", "portrait,3D Animation, Disney style,cute,popmart blindbox", { style: "papercut", expression: "smiling" }),
-  P("kawaii", "Style", "portrait, kawaii style, cute, adorable, brightly colored, cheerful, anime influence, highly detailed", { style: "comic", expression: "smiling" }),
+  P("3d-animation", "Style", "portrait,3D Animation, Disney style,cute,popmart blindbox", {
+    style: "papercut",
+    expression: "smiling",
+  }),
+  P(
+    "kawaii",
+    "Style",
+    "portrait, kawaii style, cute, adorable, brightly colored, cheerful, anime influence, highly detailed",
+    { style: "comic", expression: "smiling" },
+  ),
   P("latte-art", "Style", "portrait,latte art in a cup", { style: "watercolor", lightColour: "warm" }),
-  P("papercraft-side", "Complex", "portrait, side view, in papercraft style", { style: "papercut", view: "side-left" }),
-  P("gnome-glasses", "Complex", "portrait, a garden gnome, in papercraft sketch, wearing a glasses", { style: "pencil", accessories: ["glasses"], background: "garden" }),
-  P("madhubani-mask", "Complex", "portrait, Madhubani, wearing a mask", { style: "neon", accessories: ["mask"] }),
-  P("ukiyo-e-violin", "Complex", "portrait, Ukiyo-e Painting style, playing the violin", { style: "noir", view: "three-quarter-left", lightDirection: "left" }),
-  P("purple-sweater", "Complex", "portrait of green-skinned shrek, wearing lacoste purple sweater", { style: "comic", clothing: "sweater", clothingColour: "purple", background: "forest" }),
+  P("papercraft-side", "Complex", "portrait, side view, in papercraft style", {
+    style: "papercut",
+    view: "side-left",
+  }),
+  P("gnome-glasses", "Complex", "portrait, a garden gnome, in papercraft sketch, wearing a glasses", {
+    style: "pencil",
+    accessories: ["glasses"],
+    background: "garden",
+  }),
+  P("madhubani-mask", "Complex", "portrait, Madhubani, wearing a mask", {
+    style: "neon",
+    accessories: ["mask"],
+  }),
+  P("ukiyo-e-violin", "Complex", "portrait, Ukiyo-e Painting style, playing the violin", {
+    style: "noir",
+    view: "three-quarter-left",
+    lightDirection: "left",
+  }),
+  P("purple-sweater", "Complex", "portrait of green-skinned shrek, wearing lacoste purple sweater", {
+    style: "comic",
+    clothing: "sweater",
+    clothingColour: "purple",
+    background: "forest",
+  }),
 ];
 
 /** The paper's single Face Sim. prompt ("portrait, color, cinematic, in garden, soft light, detailed face"). */
@@ -94,19 +141,80 @@ export const FACE_SIM_PROMPT: BenchmarkPrompt = P(
 export const CHALLENGING_PROMPTS: readonly BenchmarkPrompt[] = [
   P("cinematic", "Style", "portrait, color, cinematic", { style: "photo", lightColour: "warm" }),
   P("anime", "Style", "portrait, anime artwork", { style: "comic" }),
-  P("graphic-novel", "Style", "portrait, comic art, graphic novel art", { style: "comic", lightDirection: "left" }),
-  P("matte-painting", "Style", "portrait, digital artwork, illustrative, painterly, matte painting", { style: "watercolor", lightDirection: "above" }),
-  P("celestial", "Style", "portrait, magnificent, celestial, ethereal, painterly, epic, majestic, magical, fantasy art, cover art, dreamy", { style: "watercolor", lightColour: "purple" }),
-  P("line-art", "Style", "portrait, vibrant, professional, sleek, modern, minimalist, graphic, line art, vector graphics", { style: "pencil" }),
-  P("cyberpunk", "Style", "portrait, cyberpunk, vaporwave, neon, vibes, vibrant, ... magenta highlights, dark purple shadows, high contrast, cinematic", { style: "neon" }),
-  P("brushwork", "Style", "portrait, energetic brushwork, bold colors, abstract forms, expressive, emotional", { style: "watercolor", lightColour: "warm" }),
-  P("film-noir", "Style", "portrait, film noir style, monochrome, high contrast, dramatic shadows, 1940s style, mysterious, cinematic", { style: "noir", lightDirection: "left" }),
-  P("papercut", "Style", "portrait, papercut, mixed media, textured paper, overlapping, asymmetrical, abstract, vibrant", { style: "papercut" }),
-  P("paper-mache", "Style", "portrait, paper mache representation, 3D, sculptural, textured, handmade, vibrant, fun", { style: "papercut", lightDirection: "right" }),
-  P("vaporwave", "Style", "portrait, vaporwave style, retro aesthetic, cyberpunk, vibrant, neon colors, vintage 80s and 90s style, highly detailed", { style: "pixel", lightColour: "purple" }),
-  P("watercolor", "Style", "portrait, watercolor painting, vibrant, beautiful, painterly, detailed, textural, artistic", { style: "watercolor" }),
-  P("impressionist", "Style", "portrait, impressionist painting, loose brushwork, vibrant color, light and shadow play", { style: "watercolor", lightDirection: "left", lightColour: "warm" }),
-  P("expressionist", "Style", "portrait, expressionist, raw, emotional, dynamic, distortion for emotional effect, vibrant, use of unusual colors, detailed", { style: "neon", lightColour: "cool" }),
+  P("graphic-novel", "Style", "portrait, comic art, graphic novel art", {
+    style: "comic",
+    lightDirection: "left",
+  }),
+  P("matte-painting", "Style", "portrait, digital artwork, illustrative, painterly, matte painting", {
+    style: "watercolor",
+    lightDirection: "above",
+  }),
+  P(
+    "celestial",
+    "Style",
+    "portrait, magnificent, celestial, ethereal, painterly, epic, majestic, magical, fantasy art, cover art, dreamy",
+    { style: "watercolor", lightColour: "purple" },
+  ),
+  P(
+    "line-art",
+    "Style",
+    "portrait, vibrant, professional, sleek, modern, minimalist, graphic, line art, vector graphics",
+    { style: "pencil" },
+  ),
+  P(
+    "cyberpunk",
+    "Style",
+    "portrait, cyberpunk, vaporwave, neon, vibes, vibrant, ... magenta highlights, dark purple shadows, high contrast, cinematic",
+    { style: "neon" },
+  ),
+  P(
+    "brushwork",
+    "Style",
+    "portrait, energetic brushwork, bold colors, abstract forms, expressive, emotional",
+    { style: "watercolor", lightColour: "warm" },
+  ),
+  P(
+    "film-noir",
+    "Style",
+    "portrait, film noir style, monochrome, high contrast, dramatic shadows, 1940s style, mysterious, cinematic",
+    { style: "noir", lightDirection: "left" },
+  ),
+  P(
+    "papercut",
+    "Style",
+    "portrait, papercut, mixed media, textured paper, overlapping, asymmetrical, abstract, vibrant",
+    { style: "papercut" },
+  ),
+  P(
+    "paper-mache",
+    "Style",
+    "portrait, paper mache representation, 3D, sculptural, textured, handmade, vibrant, fun",
+    { style: "papercut", lightDirection: "right" },
+  ),
+  P(
+    "vaporwave",
+    "Style",
+    "portrait, vaporwave style, retro aesthetic, cyberpunk, vibrant, neon colors, vintage 80s and 90s style, highly detailed",
+    { style: "pixel", lightColour: "purple" },
+  ),
+  P(
+    "watercolor",
+    "Style",
+    "portrait, watercolor painting, vibrant, beautiful, painterly, detailed, textural, artistic",
+    { style: "watercolor" },
+  ),
+  P(
+    "impressionist",
+    "Style",
+    "portrait, impressionist painting, loose brushwork, vibrant color, light and shadow play",
+    { style: "watercolor", lightDirection: "left", lightColour: "warm" },
+  ),
+  P(
+    "expressionist",
+    "Style",
+    "portrait, expressionist, raw, emotional, dynamic, distortion for emotional effect, vibrant, use of unusual colors, detailed",
+    { style: "neon", lightColour: "cool" },
+  ),
 ];
 
 /** Seeds every (identity, prompt) pair is generated with (the paper averages 4 images). */

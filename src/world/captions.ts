@@ -120,10 +120,46 @@ export const ACCESSORY_PHRASES: Record<Accessory, readonly string[]> = {
  * benchmark prompt).
  */
 export const IDENTITY_WORDS: readonly string[] = [
-  "hair", "haired", "eyes", "eyed", "iris", "skin", "skinned", "complexion", "nose", "lips", "lip", "mouth",
-  "freckles", "freckled", "mole", "scar", "beard", "bearded", "moustache", "mustache", "bald", "blonde", "blond",
-  "brunette", "ginger", "redhead", "curly", "afro", "bun", "ponytail", "jaw", "chin", "ears", "brows", "eyebrows",
-  "cheekbones", "fair", "pale", "tanned", "dark-skinned",
+  "hair",
+  "haired",
+  "eyes",
+  "eyed",
+  "iris",
+  "skin",
+  "skinned",
+  "complexion",
+  "nose",
+  "lips",
+  "lip",
+  "mouth",
+  "freckles",
+  "freckled",
+  "mole",
+  "scar",
+  "beard",
+  "bearded",
+  "moustache",
+  "mustache",
+  "bald",
+  "blonde",
+  "blond",
+  "brunette",
+  "ginger",
+  "redhead",
+  "curly",
+  "afro",
+  "bun",
+  "ponytail",
+  "jaw",
+  "chin",
+  "ears",
+  "brows",
+  "eyebrows",
+  "cheekbones",
+  "fair",
+  "pale",
+  "tanned",
+  "dark-skinned",
 ];
 
 /** A caption and the attributes it was made from. */
@@ -137,7 +173,14 @@ export interface CaptionOptions {
   complete?: boolean;
 }
 
-const OPTIONAL: readonly ScalarAttributeKey[] = ["tilt", "framing", "position", "lightDirection", "lightColour", "clothing"];
+const OPTIONAL: readonly ScalarAttributeKey[] = [
+  "tilt",
+  "framing",
+  "position",
+  "lightDirection",
+  "lightColour",
+  "clothing",
+];
 
 /**
  * Makes a caption for `a`. Style, age, expression, view and background are always mentioned, accessories
@@ -199,7 +242,8 @@ export function captionWords(): string[] {
   const add = (s: string): void => {
     for (const w of s.toLowerCase().match(/[a-z0-9]+/g) ?? []) words.add(w);
   };
-  for (const table of Object.values(PHRASES)) for (const list of Object.values(table)) for (const p of list as string[]) add(p);
+  for (const table of Object.values(PHRASES))
+    for (const list of Object.values(table)) for (const p of list as string[]) add(p);
   for (const list of Object.values(ACCESSORY_PHRASES)) for (const p of list) add(p);
   return [...words].sort();
 }

@@ -9,10 +9,19 @@ import { renderFace } from "./render.ts";
 /** The columns of the sheet: a label and the attributes it shows. */
 export const SHEET_COLUMNS: readonly { label: string; attributes: Partial<Attributes> }[] = [
   { label: "photo", attributes: {} },
-  { label: "smile, 3/4", attributes: { expression: "smiling", view: "three-quarter-left", background: "garden" } },
-  { label: "side, beach", attributes: { view: "side-right", background: "beach-sunset", lightColour: "warm" } },
+  {
+    label: "smile, 3/4",
+    attributes: { expression: "smiling", view: "three-quarter-left", background: "garden" },
+  },
+  {
+    label: "side, beach",
+    attributes: { view: "side-right", background: "beach-sunset", lightColour: "warm" },
+  },
   { label: "hat, city", attributes: { accessories: ["hat"], background: "city", lightDirection: "left" } },
-  { label: "glasses, office", attributes: { accessories: ["glasses"], background: "office", clothing: "suit", clothingColour: "black" } },
+  {
+    label: "glasses, office",
+    attributes: { accessories: ["glasses"], background: "office", clothing: "suit", clothingColour: "black" },
+  },
   { label: "child", attributes: { age: "child", expression: "laughing", background: "yellow" } },
   { label: "elderly", attributes: { age: "elderly", background: "room", tilt: "tilted-right" } },
   { label: "close-up", attributes: { framing: "close-up", expression: "surprised", background: "snow" } },
@@ -27,7 +36,11 @@ export const SHEET_COLUMNS: readonly { label: string; attributes: Partial<Attrib
 ];
 
 /** Renders `rows` identities (indices `first`..) x SHEET_COLUMNS into one HWC [0, 1] image with 2 px gutters. */
-export function contactSheet(rows = 8, size = 64, first = 0): { rgb: Float32Array; width: number; height: number } {
+export function contactSheet(
+  rows = 8,
+  size = 64,
+  first = 0,
+): { rgb: Float32Array; width: number; height: number } {
   const gap = 2;
   const cols = SHEET_COLUMNS.length;
   const width = cols * (size + gap) + gap;

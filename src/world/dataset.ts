@@ -46,7 +46,8 @@ export function worldExample(k: number, options: DatasetOptions): WorldExample {
   const { split } = options;
   const size = options.size ?? 64;
   const seed = options.seed ?? 0;
-  if (!Number.isInteger(k) || k < 0) throw new WorldError("bad_option", `example index must be a non-negative integer, got ${k}`);
+  if (!Number.isInteger(k) || k < 0)
+    throw new WorldError("bad_option", `example index must be a non-negative integer, got ${k}`);
   const rng = new Rng(hashSeed("example", split, seed, k));
   const identityIndex = splitIdentity(split, rng.int(SPLITS[split].count));
   const identity = identityAt(identityIndex);
@@ -56,7 +57,16 @@ export function worldExample(k: number, options: DatasetOptions): WorldExample {
   const reference = renderFace(identity, refAttributes, { size, seed: rng.fork("reference-seed").nextU32() });
   const caption = makeCaption(attributes, rng.fork("caption"));
   const tokenizer = options.tokenizer ?? defaultTokenizer();
-  return { split, k, identityIndex, identity, image, caption, tokens: tokenizer.encode(caption.text), reference };
+  return {
+    split,
+    k,
+    identityIndex,
+    identity,
+    image,
+    caption,
+    tokens: tokenizer.encode(caption.text),
+    reference,
+  };
 }
 
 let tok: Tokenizer | null = null;
@@ -91,7 +101,8 @@ export interface BatchOptions extends DatasetOptions {
 /** Streams batches; the last batch may be smaller when `count` is not a multiple of `batchSize`. */
 export function* worldBatches(options: BatchOptions): Generator<WorldBatch> {
   const { batchSize } = options;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new WorldError("bad_option", `batchSize must be a positive integer, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new WorldError("bad_option", `batchSize must be a positive integer, got ${batchSize}`);
   const end = options.count === undefined ? Infinity : (options.start ?? 0) + options.count;
   const tokenizer = options.tokenizer ?? defaultTokenizer();
   for (let k = options.start ?? 0; k < end; k += batchSize) {
@@ -102,7 +113,14 @@ export function* worldBatches(options: BatchOptions): Generator<WorldBatch> {
 }
 
 /** Copies HWC [0, 1] floats into CHW at `out[offset..]`, mapping to the requested range. */
-export function toCHW(rgb: Float32Array, W: number, H: number, out: Float32Array, offset: number, range: "signed" | "unit"): void {
+export function toCHW(
+  rgb: Float32Array,
+  W: number,
+  H: number,
+  out: Float32Array,
+  offset: number,
+  range: "signed" | "unit",
+): void {
   const a = range === "signed" ? 2 : 1;
   const b = range === "signed" ? -1 : 0;
   const plane = W * H;

@@ -94,7 +94,10 @@ export function checkIdentity(id: ArrayLike<number>, name = "identity"): void {
   for (let i = 0; i < id.length; i++) {
     const v = id[i]!;
     if (!(v >= 0 && v <= 1)) {
-      throw new WorldError("bad_identity", `${name}[${i}] (${IDENTITY_DIMS[i]}) = ${v}, expected a value in [0, 1]`);
+      throw new WorldError(
+        "bad_identity",
+        `${name}[${i}] (${IDENTITY_DIMS[i]}) = ${v}, expected a value in [0, 1]`,
+      );
     }
   }
 }

@@ -54,7 +54,11 @@ export interface RenderedFace {
 const FG_BASE = 0.5;
 
 /** Renders one image; throws WorldError for a bad size, identity or attribute. */
-export function renderFace(identity: Identity, attributes: Attributes, options: RenderOptions = {}): RenderedFace {
+export function renderFace(
+  identity: Identity,
+  attributes: Attributes,
+  options: RenderOptions = {},
+): RenderedFace {
   const size = options.size ?? 64;
   const seed = options.seed ?? 0;
   if (!Number.isInteger(size) || size < MIN_SIZE || size > MAX_SIZE) {
@@ -73,7 +77,14 @@ export function renderFace(identity: Identity, attributes: Attributes, options: 
   const fg = new Layer(W, H, [FG_BASE, FG_BASE, FG_BASE]);
   const truth = drawPerson(fg, frame, face, a, rng.fork("person"));
   unpremultiply(fg);
-  lightForeground(fg.rgb, fg.label, W, H, { cx: frame.cx, cy: frame.cy, radius: frame.unit * face.headHalfHeight }, a);
+  lightForeground(
+    fg.rgb,
+    fg.label,
+    W,
+    H,
+    { cx: frame.cx, cy: frame.cy, radius: frame.unit * face.headHalfHeight },
+    a,
+  );
 
   // Background: depends on background, light colour, style and seed only.
   const bg = new Layer(W, H);
@@ -91,7 +102,17 @@ export function renderFace(identity: Identity, attributes: Attributes, options: 
     const v = rgb[q]!;
     rgb[q] = v < 0 ? 0 : v > 1 ? 1 : v;
   }
-  return { width: W, height: H, rgb, mask, landmarks: truth.landmarks, faceBox: truth.faceBox, identity, attributes: a, seed };
+  return {
+    width: W,
+    height: H,
+    rgb,
+    mask,
+    landmarks: truth.landmarks,
+    faceBox: truth.faceBox,
+    identity,
+    attributes: a,
+    seed,
+  };
 }
 
 /** Undo the blend with FG_BASE at partially covered labelled pixels; unlabelled pixels become exactly FG_BASE. */
@@ -157,7 +178,8 @@ function pixelate(fg: Layer, bg: Layer, rgb: Float32Array, mask: Uint8Array, b: 
           m++;
         }
       }
-      const post = (v: number): number => Math.round(Math.min(1, Math.max(0, v / m)) * (levels - 1)) / (levels - 1);
+      const post = (v: number): number =>
+        Math.round(Math.min(1, Math.max(0, v / m)) * (levels - 1)) / (levels - 1);
       const cr = post(r);
       const cg = post(g);
       const cb = post(bl);

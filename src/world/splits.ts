@@ -18,7 +18,10 @@ export const SPLITS: Record<SplitName, { start: number; count: number }> = {
 /** Validates a split name (e.g. from the command line). */
 export function checkSplit(name: string): SplitName {
   if (!(SPLIT_NAMES as readonly string[]).includes(name)) {
-    throw new WorldError("bad_split", `split ${JSON.stringify(name)} is unknown; expected one of ${SPLIT_NAMES.join(", ")}`);
+    throw new WorldError(
+      "bad_split",
+      `split ${JSON.stringify(name)} is unknown; expected one of ${SPLIT_NAMES.join(", ")}`,
+    );
   }
   return name as SplitName;
 }

@@ -15,8 +15,8 @@ export const EOS = 2;
 export const UNK = 3;
 const SPECIALS = ["<pad>", "<bos>", "<eos>", "<unk>"] as const;
 
-/** Default token sequence length (fits every complete caption; checked by the tests). */
-export const DEFAULT_MAX_LENGTH = 48;
+/** Default token sequence length: CLIP's 77, which fits every complete caption with all accessories (checked by the tests). */
+export const DEFAULT_MAX_LENGTH = 77;
 
 export class Tokenizer {
   /** id -> token. */

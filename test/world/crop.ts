@@ -34,7 +34,10 @@ export function alignedCrop(img: RenderedFace, n = 24): Float32Array {
       for (let k = 0; k < 3; k++) {
         const p = (q: number, r: number): number => img.rgb[(r * W + q) * 3 + k]!;
         out[(j * n + i) * 3 + k] =
-          p(x0, y0) * (1 - fx) * (1 - fy) + p(x0 + 1, y0) * fx * (1 - fy) + p(x0, y0 + 1) * (1 - fx) * fy + p(x0 + 1, y0 + 1) * fx * fy;
+          p(x0, y0) * (1 - fx) * (1 - fy) +
+          p(x0 + 1, y0) * fx * (1 - fy) +
+          p(x0, y0 + 1) * (1 - fx) * fy +
+          p(x0 + 1, y0 + 1) * fx * fy;
       }
     }
   }

@@ -4,7 +4,6 @@ import {
   ACCESSORIES,
   ATTRIBUTE_VALUES,
   BACKGROUNDS,
-  BACKGROUNDS as BGS,
   CLOTHING,
   DEFAULT_ATTRIBUTES,
   EXPRESSIONS,
@@ -50,16 +49,23 @@ test("sizes 32..512 render with ground truth in range; bad inputs are typed erro
     assert.ok(0 <= x1 && x1 < x2 && x2 <= size && 0 <= y1 && y1 < y2 && y2 <= size);
     for (let k = 0; k < 5; k++) {
       const [x, y] = [img.landmarks[2 * k]!, img.landmarks[2 * k + 1]!];
-      assert.ok(x >= x1 && x <= x2 && y >= y1 && y <= y2, `landmark ${k} outside the face box at size ${size}`);
+      assert.ok(
+        x >= x1 && x <= x2 && y >= y1 && y <= y2,
+        `landmark ${k} outside the face box at size ${size}`,
+      );
     }
   }
-  const bad = (f: () => unknown, code: string): void => assert.throws(f, (e: unknown) => e instanceof WorldError && e.code === code);
+  const bad = (f: () => unknown, code: string): void =>
+    assert.throws(f, (e: unknown) => e instanceof WorldError && e.code === code);
   bad(() => renderFace(identityAt(0), DEFAULT_ATTRIBUTES, { size: 31 }), "bad_size");
   bad(() => renderFace(identityAt(0), DEFAULT_ATTRIBUTES, { size: 64.5 }), "bad_size");
   bad(() => renderFace(new Float32Array(IDENTITY_DIM - 1), DEFAULT_ATTRIBUTES), "bad_identity");
   bad(() => renderFace(new Float32Array(IDENTITY_DIM).fill(2), DEFAULT_ATTRIBUTES), "bad_identity");
   bad(() => renderFace(identityAt(0), { ...DEFAULT_ATTRIBUTES, style: "oil" as never }), "bad_attribute");
-  bad(() => renderFace(identityAt(0), { ...DEFAULT_ATTRIBUTES, accessories: ["hat", "headphones"] }), "bad_attribute");
+  bad(
+    () => renderFace(identityAt(0), { ...DEFAULT_ATTRIBUTES, accessories: ["hat", "headphones"] }),
+    "bad_attribute",
+  );
 });
 
 test("every attribute value renders and changes the image", () => {
@@ -68,8 +74,14 @@ test("every attribute value renders and changes the image", () => {
   for (const key of Object.keys(ATTRIBUTE_VALUES) as ScalarAttributeKey[]) {
     for (const value of ATTRIBUTE_VALUES[key]) {
       const img = renderFace(id, { ...DEFAULT_ATTRIBUTES, [key]: value }, { seed: 1 });
-      assert.ok(img.rgb.every((v) => Number.isFinite(v) && v >= 0 && v <= 1), `${key}=${value}: pixel out of range`);
-      assert.ok(img.mask.some((m) => m === FACE), `${key}=${value}: no face pixels`);
+      assert.ok(
+        img.rgb.every((v) => Number.isFinite(v) && v >= 0 && v <= 1),
+        `${key}=${value}: pixel out of range`,
+      );
+      assert.ok(
+        img.mask.some((m) => m === FACE),
+        `${key}=${value}: no face pixels`,
+      );
       if (value !== DEFAULT_ATTRIBUTES[key]) {
         let changed = 0;
         for (let q = 0; q < img.rgb.length; q++) if (Math.abs(img.rgb[q]! - base.rgb[q]!) > 0.05) changed++;
@@ -105,7 +117,11 @@ test("landmarks fall on the face mask (or on the accessory that covers them)", (
     }
     const L = img.landmarks;
     assert.ok(L[0]! < L[2]! && L[6]! < L[8]!, `image ${i}: landmarks not in image-left-first order`);
-    if (a.tilt === "level") assert.ok((L[1]! + L[3]!) / 2 < L[5]! && L[5]! < (L[7]! + L[9]!) / 2, `image ${i}: eyes, nose, mouth not top to bottom`);
+    if (a.tilt === "level")
+      assert.ok(
+        (L[1]! + L[3]!) / 2 < L[5]! && L[5]! < (L[7]! + L[9]!) / 2,
+        `image ${i}: eyes, nose, mouth not top to bottom`,
+      );
   }
   // tiny, pixelated or side-on faces may put a landmark a pixel off the face; allow 2%
   assert.ok(onFace / checked >= 0.98, `only ${onFace}/${checked} landmarks on the face`);
@@ -115,8 +131,8 @@ test("changing only the background changes exactly the background-mask pixels", 
   const rng = new Rng(31);
   for (let i = 0; i < 24; i++) {
     const a = { ...sampleAttributes(rng), style: STYLES[i % STYLES.length]! };
-    const b1 = BGS[rng.int(BGS.length)]!;
-    let b2 = BGS[rng.int(BGS.length)]!;
+    const b1 = BACKGROUNDS[rng.int(BACKGROUNDS.length)]!;
+    let b2 = BACKGROUNDS[rng.int(BACKGROUNDS.length)]!;
     if (b2 === b1) b2 = b1 === "city" ? "white" : "city";
     const x = renderFace(identityAt(i), { ...a, background: b1 }, { seed: i });
     const y = renderFace(identityAt(i), { ...a, background: b2 }, { seed: i });
@@ -124,7 +140,10 @@ test("changing only the background changes exactly the background-mask pixels", 
     let bgPixels = 0;
     let bgChanged = 0;
     for (let p = 0; p < x.mask.length; p++) {
-      const changed = x.rgb[3 * p] !== y.rgb[3 * p] || x.rgb[3 * p + 1] !== y.rgb[3 * p + 1] || x.rgb[3 * p + 2] !== y.rgb[3 * p + 2];
+      const changed =
+        x.rgb[3 * p] !== y.rgb[3 * p] ||
+        x.rgb[3 * p + 1] !== y.rgb[3 * p + 1] ||
+        x.rgb[3 * p + 2] !== y.rgb[3 * p + 2];
       if (x.mask[p] === 0) {
         bgPixels++;
         if (changed) bgChanged++;
@@ -132,7 +151,10 @@ test("changing only the background changes exactly the background-mask pixels", 
         assert.ok(!changed, `image ${i} (${a.style}, ${b1} -> ${b2}): foreground pixel ${p} changed`);
       }
     }
-    assert.ok(bgPixels > 0 && bgChanged / bgPixels > 0.5, `image ${i}: only ${bgChanged}/${bgPixels} background pixels changed`);
+    assert.ok(
+      bgPixels > 0 && bgChanged / bgPixels > 0.5,
+      `image ${i}: only ${bgChanged}/${bgPixels} background pixels changed`,
+    );
   }
 });
 
@@ -148,7 +170,10 @@ test("two random identities differ visibly in the face and hair region", () => {
       for (let c = 0; c < 3; c++) s += Math.abs(x.rgb[3 * p + c]! - y.rgb[3 * p + c]!);
       n += 3;
     }
-    assert.ok(s / n > 0.05, `identities ${2000 + 2 * i} and ${2001 + 2 * i} differ by only ${(s / n).toFixed(3)}`);
+    assert.ok(
+      s / n > 0.05,
+      `identities ${2000 + 2 * i} and ${2001 + 2 * i} differ by only ${(s / n).toFixed(3)}`,
+    );
   }
 });
 
@@ -185,8 +210,13 @@ test("an identity is closer to itself across attribute changes than to other ide
         for (let b = 0; b < V; b++) {
           if (i === j && a >= b) continue;
           const d = meanAbs(crops[i]![a]!, crops[j]![b]!);
-          if (i === j) (same += d), ns++;
-          else (diff += d), nd++;
+          if (i === j) {
+            same += d;
+            ns++;
+          } else {
+            diff += d;
+            nd++;
+          }
         }
       }
     }
@@ -199,7 +229,10 @@ test("an identity is closer to itself across attribute changes than to other ide
     let bd = Infinity;
     for (let j = 0; j < N; j++) {
       const d = meanAbs(crops[i]![0]!, crops[j]![1]!);
-      if (d < bd) (bd = d), (best = j);
+      if (d < bd) {
+        bd = d;
+        best = j;
+      }
     }
     if (best === i) correct++;
   }

@@ -23,17 +23,24 @@ const HELP = `usage:
   pulid world export --split train|val|test --out DIR [--count N] [--size S] [--seed N]
       write N examples (default 16): DIR/NNNNNN.png, NNNNNN-ref.png, NNNNNN-mask.png and DIR/examples.jsonl`;
 
-function int(flags: Record<string, string | boolean>, name: string, dflt: number, min: number, max: number): number {
+function int(
+  flags: Record<string, string | boolean>,
+  name: string,
+  dflt: number,
+  min: number,
+  max: number,
+): number {
   const v = flags[name];
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer in [${min}, ${max}], got ${String(v)}`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`--${name} must be an integer in [${min}, ${max}], got ${String(v)}`);
   return n;
 }
 
 async function sample(argv: string[]): Promise<number> {
   const { flags } = parseFlags(argv, { strings: ["out", "rows", "size", "scale"] });
-  if (flags.help) return console.log(HELP), 0;
+  if (flags.help) return (console.log(HELP), 0);
   if (typeof flags.out !== "string") throw new UsageError("sample needs --out DIR");
   const rows = int(flags, "rows", 8, 1, 64);
   const size = int(flags, "size", 64, 32, 512);
@@ -41,13 +48,18 @@ async function sample(argv: string[]): Promise<number> {
   const sheet = contactSheet(rows, size);
   let png = await encodePng(sheet.rgb, sheet.width, sheet.height);
   if (scale > 1) {
-    const buf = await sharp(png).resize(sheet.width * scale, sheet.height * scale, { kernel: "nearest" }).png().toBuffer();
+    const buf = await sharp(png)
+      .resize(sheet.width * scale, sheet.height * scale, { kernel: "nearest" })
+      .png()
+      .toBuffer();
     png = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   }
   mkdirSync(flags.out, { recursive: true });
   const path = join(flags.out, "contact-sheet.png");
   await writeFileAtomic(path, png);
-  console.log(`wrote ${path} (${rows} identities x ${SHEET_COLUMNS.length} columns: ${SHEET_COLUMNS.map((c) => c.label).join(" | ")})`);
+  console.log(
+    `wrote ${path} (${rows} identities x ${SHEET_COLUMNS.length} columns: ${SHEET_COLUMNS.map((c) => c.label).join(" | ")})`,
+  );
   return 0;
 }
 
@@ -62,7 +74,7 @@ const MASK_RGB = [
 
 async function exportSplit(argv: string[]): Promise<number> {
   const { flags } = parseFlags(argv, { strings: ["split", "out", "count", "size", "seed"] });
-  if (flags.help) return console.log(HELP), 0;
+  if (flags.help) return (console.log(HELP), 0);
   if (typeof flags.split !== "string") throw new UsageError("export needs --split train|val|test");
   if (typeof flags.out !== "string") throw new UsageError("export needs --out DIR");
   const split = checkSplit(flags.split);

@@ -44,7 +44,13 @@ export function drawBackground(L: Layer, bg: Background, rng: Rng): void {
       L.fillRect(0, horizon, W, H * 0.8, [0.3, 0.25, 0.5]);
       for (let k = 0; k < 4; k++) {
         const y = horizon + (k + 0.5) * ((H * 0.8 - horizon) / 4);
-        L.fillRect(sx - W * (0.12 - k * 0.02), y, sx + W * (0.12 - k * 0.02), y + H * 0.012, [0.95, 0.6, 0.4]);
+        L.fillRect(
+          sx - W * (0.12 - k * 0.02),
+          y,
+          sx + W * (0.12 - k * 0.02),
+          y + H * 0.012,
+          [0.95, 0.6, 0.4],
+        );
       }
       L.fillRect(0, H * 0.8, W, H, [0.9, 0.75, 0.55]);
       break;
@@ -104,7 +110,8 @@ export function drawBackground(L: Layer, bg: Background, rng: Rng): void {
       for (let y = H * 0.35; y < H * 0.7; y += tile) L.fillRect(0, y, W, y + 0.6, [0.7, 0.75, 0.75]);
       for (let x = 0; x < W; x += tile) L.fillRect(x, H * 0.35, x + 0.6, H * 0.7, [0.7, 0.75, 0.75]);
       L.fillRect(0, H * 0.05, W, H * 0.3, [0.55, 0.38, 0.25]);
-      for (let x = W * 0.02; x < W; x += W * 0.25) L.fillRect(x, H * 0.07, x + W * 0.22, H * 0.28, [0.65, 0.45, 0.3]);
+      for (let x = W * 0.02; x < W; x += W * 0.25)
+        L.fillRect(x, H * 0.07, x + W * 0.22, H * 0.28, [0.65, 0.45, 0.3]);
       L.fillRect(0, H * 0.7, W, H, [0.35, 0.35, 0.38]);
       const px = W * rng.uniform(0.1, 0.8);
       L.fillRect(px, H * 0.6, px + W * 0.14, H * 0.7, [0.75, 0.2, 0.15]);
@@ -147,7 +154,10 @@ export function drawBackground(L: Layer, bg: Background, rng: Rng): void {
         const cx = W * rng.uniform(0, 1);
         const h = H * rng.uniform(0.25, 0.4);
         L.fillPolygon([cx, H * 0.6 - h, cx + W * 0.35, H * 0.62, cx - W * 0.35, H * 0.62], [0.55, 0.6, 0.7]);
-        L.fillPolygon([cx, H * 0.6 - h, cx + W * 0.1, H * 0.6 - h * 0.7, cx - W * 0.1, H * 0.6 - h * 0.7], [0.97, 0.97, 1]);
+        L.fillPolygon(
+          [cx, H * 0.6 - h, cx + W * 0.1, H * 0.6 - h * 0.7, cx - W * 0.1, H * 0.6 - h * 0.7],
+          [0.97, 0.97, 1],
+        );
       }
       L.fillRect(0, H * 0.6, W, H, [0.95, 0.96, 0.98]);
       for (let k = 0; k < 30; k++) {

@@ -27,7 +27,11 @@ const YAW: Record<Attributes["view"], number> = {
   "side-left": -40 * DEG,
   "side-right": 40 * DEG,
 };
-const ROLL: Record<Attributes["tilt"], number> = { level: 0, "tilted-left": -14 * DEG, "tilted-right": 14 * DEG };
+const ROLL: Record<Attributes["tilt"], number> = {
+  level: 0,
+  "tilted-left": -14 * DEG,
+  "tilted-right": 14 * DEG,
+};
 /** Head half-height as a fraction of the image size, and head centre height, per framing. */
 const FRAMING: Record<Attributes["framing"], { unit: number; y: number }> = {
   "close-up": { unit: 0.3, y: 0.47 },
@@ -55,7 +59,16 @@ export class HeadFrame {
   private readonly sr: number;
   private readonly sy: number;
 
-  constructor(cx: number, cy: number, unit: number, yaw: number, roll: number, halfWidth: number, halfHeight: number, jaw: number) {
+  constructor(
+    cx: number,
+    cy: number,
+    unit: number,
+    yaw: number,
+    roll: number,
+    halfWidth: number,
+    halfHeight: number,
+    jaw: number,
+  ) {
     this.cx = cx;
     this.cy = cy;
     this.unit = unit;
@@ -130,7 +143,10 @@ export class HeadFrame {
   }
 
   private place(p: number, q: number): [number, number] {
-    return [this.cx + this.unit * (p * this.cr - q * this.sr), this.cy + this.unit * (p * this.sr + q * this.cr)];
+    return [
+      this.cx + this.unit * (p * this.cr - q * this.sr),
+      this.cy + this.unit * (p * this.sr + q * this.cr),
+    ];
   }
 
   /** Maps a flat list of head-coordinate points through `face` (with one depth), `flat` or `body`. */
@@ -138,7 +154,11 @@ export class HeadFrame {
     const out = new Array<number>(pts.length);
     for (let k = 0; k < pts.length; k += 2) {
       const [x, y] =
-        how === "face" ? this.face(pts[k]!, pts[k + 1]!, depth) : how === "flat" ? this.flat(pts[k]!, pts[k + 1]!) : this.body(pts[k]!, pts[k + 1]!);
+        how === "face"
+          ? this.face(pts[k]!, pts[k + 1]!, depth)
+          : how === "flat"
+            ? this.flat(pts[k]!, pts[k + 1]!)
+            : this.body(pts[k]!, pts[k + 1]!);
       out[k] = x;
       out[k + 1] = y;
     }

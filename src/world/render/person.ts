@@ -48,11 +48,51 @@ interface Expr {
 }
 const EXPRESSIONS: Record<Attributes["expression"], Expr> = {
   neutral: { open: 1, browLift: 0, browInner: 0, smile: 0.01, cornerLift: 0, mouthOpen: 0, mouthWidth: 1 },
-  smiling: { open: 0.8, browLift: 0.01, browInner: 0, smile: 0.07, cornerLift: 0.04, mouthOpen: 0, mouthWidth: 1.12 },
-  laughing: { open: 0.45, browLift: 0.03, browInner: 0, smile: 0.1, cornerLift: 0.05, mouthOpen: 0.14, mouthWidth: 1.15 },
-  sad: { open: 0.85, browLift: 0.02, browInner: -0.35, smile: -0.05, cornerLift: -0.04, mouthOpen: 0, mouthWidth: 0.9 },
-  angry: { open: 0.75, browLift: -0.04, browInner: 0.45, smile: -0.025, cornerLift: -0.02, mouthOpen: 0, mouthWidth: 0.85 },
-  surprised: { open: 1.3, browLift: 0.08, browInner: -0.1, smile: 0, cornerLift: 0, mouthOpen: 0.16, mouthWidth: 0.55 },
+  smiling: {
+    open: 0.8,
+    browLift: 0.01,
+    browInner: 0,
+    smile: 0.07,
+    cornerLift: 0.04,
+    mouthOpen: 0,
+    mouthWidth: 1.12,
+  },
+  laughing: {
+    open: 0.45,
+    browLift: 0.03,
+    browInner: 0,
+    smile: 0.1,
+    cornerLift: 0.05,
+    mouthOpen: 0.14,
+    mouthWidth: 1.15,
+  },
+  sad: {
+    open: 0.85,
+    browLift: 0.02,
+    browInner: -0.35,
+    smile: -0.05,
+    cornerLift: -0.04,
+    mouthOpen: 0,
+    mouthWidth: 0.9,
+  },
+  angry: {
+    open: 0.75,
+    browLift: -0.04,
+    browInner: 0.45,
+    smile: -0.025,
+    cornerLift: -0.02,
+    mouthOpen: 0,
+    mouthWidth: 0.85,
+  },
+  surprised: {
+    open: 1.3,
+    browLift: 0.08,
+    browInner: -0.1,
+    smile: 0,
+    cornerLift: 0,
+    mouthOpen: 0.16,
+    mouthWidth: 0.55,
+  },
 };
 
 /** Draws the person; returns landmarks and face box. */
@@ -64,7 +104,8 @@ export function drawPerson(L: Layer, f: HeadFrame, id: FaceParams, a: Attributes
   const elderly = a.age === "elderly";
   const ex = EXPRESSIONS[a.expression];
   const n = (r: number): number => Math.max(8, Math.min(40, Math.round((Math.PI * 2 * r * u) / 1.5)));
-  const ell = (p: number, q: number, rx: number, ry: number, rot = 0): number[] => ellipse(p, q, rx, ry, rot, n(Math.max(rx, ry)));
+  const ell = (p: number, q: number, rx: number, ry: number, rot = 0): number[] =>
+    ellipse(p, q, rx, ry, rot, n(Math.max(rx, ry)));
   const skin = id.skin;
   const hair: Colour = elderly ? mix(id.hair, [0.8, 0.8, 0.78], 0.6) : id.hair;
   const acc = rng.fork("accessory-colours");
@@ -84,8 +125,13 @@ export function drawPerson(L: Layer, f: HeadFrame, id: FaceParams, a: Attributes
   const neckW = hw * 0.42;
   const neckBot = hh + 0.75;
   const cloth = CLOTH_RGB[a.clothingColour];
-  if (a.clothing === "hoodie") L.fillPolygon(f.map(ell(0, hh + 0.55, hw * 1.05, 0.45), "body"), shade(cloth, 0.75), { label: CLOTHES });
-  L.fillPolygon(f.map([-neckW, neckTop, neckW, neckTop, neckW, neckBot, -neckW, neckBot], "body"), shade(skin, 0.82), { label: FACE });
+  if (a.clothing === "hoodie")
+    L.fillPolygon(f.map(ell(0, hh + 0.55, hw * 1.05, 0.45), "body"), shade(cloth, 0.75), { label: CLOTHES });
+  L.fillPolygon(
+    f.map([-neckW, neckTop, neckW, neckTop, neckW, neckBot, -neckW, neckBot], "body"),
+    shade(skin, 0.82),
+    { label: FACE },
+  );
   drawClothes(L, f, a, cloth, hw, hh, n);
 
   // --- hair behind the head ---
@@ -98,8 +144,15 @@ export function drawPerson(L: Layer, f: HeadFrame, id: FaceParams, a: Attributes
     const [ax, ay] = f.face(side * hw * 0.999, earY);
     const out = side * Math.max(0, Math.cos(f.yaw * side * -1)) * 0.06 * u;
     const px = ax + out;
-    L.fillPolygon(ellipse(px, ay, id.earSize * 0.55 * u, id.earSize * u, f.roll, n(id.earSize)), shade(skin, 0.9), { label: FACE });
-    L.fillPolygon(ellipse(px, ay, id.earSize * 0.25 * u, id.earSize * 0.55 * u, f.roll, n(id.earSize * 0.5)), shade(skin, 0.72));
+    L.fillPolygon(
+      ellipse(px, ay, id.earSize * 0.55 * u, id.earSize * u, f.roll, n(id.earSize)),
+      shade(skin, 0.9),
+      { label: FACE },
+    );
+    L.fillPolygon(
+      ellipse(px, ay, id.earSize * 0.25 * u, id.earSize * 0.55 * u, f.roll, n(id.earSize * 0.5)),
+      shade(skin, 0.72),
+    );
     if (wear.has("earrings")) {
       const lobeY = ay + id.earSize * 0.95 * u;
       L.fillPolygon(ellipse(px, lobeY, 0.07 * u, 0.07 * u, 0, 10), [0.95, 0.78, 0.2], { label: ACC });
@@ -119,17 +172,34 @@ export function drawPerson(L: Layer, f: HeadFrame, id: FaceParams, a: Attributes
   for (const side of [-1, 1]) {
     const [cx, cy] = f.face(side * (id.eyeSpacing + 0.08), noseTipY + 0.02);
     if (child || a.expression === "smiling" || a.expression === "laughing") {
-      L.fillPolygon(ellipse(cx, cy, 0.13 * u, 0.08 * u, 0, 14), [0.95, 0.45, 0.45], { opacity: child ? 0.35 : 0.2, clip: faceOnly });
+      L.fillPolygon(ellipse(cx, cy, 0.13 * u, 0.08 * u, 0, 14), [0.95, 0.45, 0.45], {
+        opacity: child ? 0.35 : 0.2,
+        clip: faceOnly,
+      });
     }
     if (elderly) {
       const line = [side * (id.noseWidth + 0.08), noseTipY - 0.02, side * (mw + 0.08), mouthY + 0.02];
-      L.fillPolygon(stroke(f.map(quadratic(line[0]!, line[1]!, side * (mw + 0.12), mouthY - 0.1, line[2]!, line[3]!, 6), "face"), 0.018 * u), shade(skin, 0.6), { clip: faceOnly });
+      L.fillPolygon(
+        stroke(
+          f.map(
+            quadratic(line[0]!, line[1]!, side * (mw + 0.12), mouthY - 0.1, line[2]!, line[3]!, 6),
+            "face",
+          ),
+          0.018 * u,
+        ),
+        shade(skin, 0.6),
+        { clip: faceOnly },
+      );
     }
   }
   if (elderly) {
     for (const dq of [0, 0.09]) {
       const y = eyeY - 0.42 - dq;
-      L.fillPolygon(stroke(f.map(quadratic(-0.3, y, 0, y - 0.04, 0.3, y, 6), "face"), 0.015 * u), shade(skin, 0.65), { clip: faceOnly });
+      L.fillPolygon(
+        stroke(f.map(quadratic(-0.3, y, 0, y - 0.04, 0.3, y, 6), "face"), 0.015 * u),
+        shade(skin, 0.65),
+        { clip: faceOnly },
+      );
     }
   }
 
@@ -170,7 +240,15 @@ export function drawPerson(L: Layer, f: HeadFrame, id: FaceParams, a: Attributes
     L.fillPolygon(f.map(ell(p + f.yaw * 0.05, eyeY, ir * 0.9, ir), "face"), id.irisColour);
     L.fillPolygon(f.map(ell(p + f.yaw * 0.05, eyeY, ir * 0.4, ir * 0.45), "face"), [0.03, 0.03, 0.04]);
     // upper lid: the strongest line of the eye, it carries the expression
-    const lid = quadratic(p - rx * 1.05, eyeY + ry * 0.1, p, eyeY - ry * 1.5, p + rx * 1.05, eyeY + ry * 0.1, 7);
+    const lid = quadratic(
+      p - rx * 1.05,
+      eyeY + ry * 0.1,
+      p,
+      eyeY - ry * 1.5,
+      p + rx * 1.05,
+      eyeY + ry * 0.1,
+      7,
+    );
     L.fillPolygon(stroke(f.map(lid, "face"), 0.028 * u), [0.1, 0.07, 0.06]);
   }
 
@@ -185,7 +263,11 @@ export function drawPerson(L: Layer, f: HeadFrame, id: FaceParams, a: Attributes
     const yIn = by - Math.sin(ang) * 0.08 + ex.browInner * 0.12;
     const yOut = by + Math.sin(ang) * 0.08;
     const brow = quadratic(inner, yIn, (inner + outer) / 2, Math.min(yIn, yOut) - 0.04, outer, yOut, 6);
-    L.fillPolygon(stroke(f.map(brow, "face"), id.browThickness * u, id.browThickness * 0.6 * u), shade(hair, elderly ? 0.8 : 0.7), { label: FACE });
+    L.fillPolygon(
+      stroke(f.map(brow, "face"), id.browThickness * u, id.browThickness * 0.6 * u),
+      shade(hair, elderly ? 0.8 : 0.7),
+      { label: FACE },
+    );
   }
 
   // --- nose ---
@@ -194,7 +276,11 @@ export function drawPerson(L: Layer, f: HeadFrame, id: FaceParams, a: Attributes
   const bridgeSide = f.yaw >= 0 ? -1 : 1;
   const bridge = [bridgeSide * 0.05, eyeY + 0.05, bridgeSide * id.noseWidth * 0.8, noseTipY - 0.03];
   L.fillPolygon(stroke(f.map(bridge, "face", nd * 0.6), 0.02 * u), shade(skin, 0.75), { clip: faceOnly });
-  L.fillPolygon(ellipse(nx, ny, id.noseWidth * u, id.noseWidth * 0.55 * u, f.roll, n(id.noseWidth)), shade(skin, 0.85), { label: FACE });
+  L.fillPolygon(
+    ellipse(nx, ny, id.noseWidth * u, id.noseWidth * 0.55 * u, f.roll, n(id.noseWidth)),
+    shade(skin, 0.85),
+    { label: FACE },
+  );
   for (const side of [-1, 1]) {
     const [sx, sy] = f.face(side * id.noseWidth * 0.55, noseTipY + 0.02, nd * 0.7);
     L.fillPolygon(ellipse(sx, sy, 0.035 * u, 0.022 * u, f.roll, 8), shade(skin, 0.45));
@@ -210,9 +296,23 @@ export function drawPerson(L: Layer, f: HeadFrame, id: FaceParams, a: Attributes
     const bot = quadratic(mw, cornerY, 0, mouthY + ex.mouthOpen + ex.smile, -mw, cornerY, 8);
     L.fillPolygon(f.map([...top, ...bot], "face"), [0.3, 0.05, 0.07], { label: FACE });
     if (a.expression === "laughing") {
-      L.fillPolygon(f.map(quadratic(-mw * 0.7, mouthY - 0.01, 0, mouthY + 0.04, mw * 0.7, mouthY - 0.01, 6).concat([mw * 0.6, mouthY - 0.02, -mw * 0.6, mouthY - 0.02]), "face"), [0.96, 0.96, 0.94]);
+      L.fillPolygon(
+        f.map(
+          quadratic(-mw * 0.7, mouthY - 0.01, 0, mouthY + 0.04, mw * 0.7, mouthY - 0.01, 6).concat([
+            mw * 0.6,
+            mouthY - 0.02,
+            -mw * 0.6,
+            mouthY - 0.02,
+          ]),
+          "face",
+        ),
+        [0.96, 0.96, 0.94],
+      );
     }
-    L.fillPolygon(stroke(f.map([...top, ...bot, top[0]!, top[1]!], "face"), id.lipThickness * 0.5 * u), lipCol);
+    L.fillPolygon(
+      stroke(f.map([...top, ...bot, top[0]!, top[1]!], "face"), id.lipThickness * 0.5 * u),
+      lipCol,
+    );
   } else {
     const curve = quadratic(-mw, cornerY, 0, mouthY + ex.smile, mw, cornerY, 9);
     const pts = f.map(curve, "face");
@@ -224,7 +324,19 @@ export function drawPerson(L: Layer, f: HeadFrame, id: FaceParams, a: Attributes
   drawFrontHair(L, f, id, hair, hw, hh, eyeY, ell);
 
   // --- accessories ---
-  drawAccessories(L, f, wear, acc, { hw, hh, eyeY, eyeR, eyeSpacing: id.eyeSpacing, noseTipY, mouthY, earY, earSize: id.earSize, n, ell });
+  drawAccessories(L, f, wear, acc, {
+    hw,
+    hh,
+    eyeY,
+    eyeR,
+    eyeSpacing: id.eyeSpacing,
+    noseTipY,
+    mouthY,
+    earY,
+    earSize: id.earSize,
+    n,
+    ell,
+  });
 
   let x1 = Infinity;
   let y1 = Infinity;
@@ -238,7 +350,10 @@ export function drawPerson(L: Layer, f: HeadFrame, id: FaceParams, a: Attributes
   }
   const W = L.width;
   const H = L.height;
-  const [le, re] = eyeCentres[0]![0] <= eyeCentres[1]![0] ? [eyeCentres[0]!, eyeCentres[1]!] : [eyeCentres[1]!, eyeCentres[0]!];
+  const [le, re] =
+    eyeCentres[0]![0] <= eyeCentres[1]![0]
+      ? [eyeCentres[0]!, eyeCentres[1]!]
+      : [eyeCentres[1]!, eyeCentres[0]!];
   const [lmc, rmc] = lm[0] <= rm[0] ? [lm, rm] : [rm, lm];
   return {
     landmarks: Float32Array.from([le[0], le[1], re[0], re[1], nx, ny, lmc[0], lmc[1], rmc[0], rmc[1]]),
@@ -259,43 +374,104 @@ function drawClothes(
   const sh = hh + 0.85;
   const bottom = 40; // far below any frame
   const W = 1.95;
-  const torso = [-W * 0.45, top, -W * 0.9, top + 0.15, -W, sh, -W * 1.05, bottom, W * 1.05, bottom, W, sh, W * 0.9, top + 0.15, W * 0.45, top];
+  const torso = [
+    -W * 0.45,
+    top,
+    -W * 0.9,
+    top + 0.15,
+    -W,
+    sh,
+    -W * 1.05,
+    bottom,
+    W * 1.05,
+    bottom,
+    W,
+    sh,
+    W * 0.9,
+    top + 0.15,
+    W * 0.45,
+    top,
+  ];
   const space = a.clothing === "spacesuit";
   const base: Colour = space ? [0.9, 0.9, 0.92] : a.clothing === "suit" ? shade(cloth, 0.8) : cloth;
   // neckline: a dip in the top edge that shows the neck
-  const dip = a.clothing === "t-shirt" ? 0.35 : a.clothing === "suit" ? 0.9 : a.clothing === "sweater" ? 0.2 : 0.28;
+  const dip =
+    a.clothing === "t-shirt" ? 0.35 : a.clothing === "suit" ? 0.9 : a.clothing === "sweater" ? 0.2 : 0.28;
   const neckline = quadratic(W * 0.45, top, 0, top + dip * 2, -W * 0.45, top, 8);
   L.fillPolygon(f.map([...torso.slice(0, torso.length - 2), ...neckline], "body"), base, { label: CLOTHES });
   const lab = { label: CLOTHES };
   switch (a.clothing) {
     case "t-shirt":
-      L.fillPolygon(stroke(f.map(quadratic(W * 0.45, top, 0, top + dip * 2, -W * 0.45, top, 8), "body"), 0.04 * f.unit), shade(cloth, 0.75), lab);
+      L.fillPolygon(
+        stroke(f.map(quadratic(W * 0.45, top, 0, top + dip * 2, -W * 0.45, top, 8), "body"), 0.04 * f.unit),
+        shade(cloth, 0.75),
+        lab,
+      );
       break;
     case "sweater":
-      L.fillPolygon(stroke(f.map(quadratic(W * 0.45, top + 0.02, 0, top + dip * 2 + 0.02, -W * 0.45, top + 0.02, 8), "body"), 0.09 * f.unit), shade(cloth, 0.7), lab);
+      L.fillPolygon(
+        stroke(
+          f.map(quadratic(W * 0.45, top + 0.02, 0, top + dip * 2 + 0.02, -W * 0.45, top + 0.02, 8), "body"),
+          0.09 * f.unit,
+        ),
+        shade(cloth, 0.7),
+        lab,
+      );
       for (const x of [-1.3, -0.6, 0.6, 1.3]) {
-        L.fillPolygon(stroke(f.map([x, sh + 0.3, x, sh + 2.5], "body"), 0.03 * f.unit), shade(cloth, 0.85), lab);
+        L.fillPolygon(
+          stroke(f.map([x, sh + 0.3, x, sh + 2.5], "body"), 0.03 * f.unit),
+          shade(cloth, 0.85),
+          lab,
+        );
       }
       break;
     case "suit": {
-      L.fillPolygon(f.map([-0.5, top + 0.05, 0.5, top + 0.05, 0, top + 1.3], "body"), [0.95, 0.95, 0.95], lab);
-      L.fillPolygon(f.map([-0.08, top + 0.2, 0.08, top + 0.2, 0.14, top + 1.2, 0, top + 1.35, -0.14, top + 1.2], "body"), a.clothingColour === "red" ? [0.1, 0.15, 0.5] : [0.7, 0.1, 0.12], lab);
+      L.fillPolygon(
+        f.map([-0.5, top + 0.05, 0.5, top + 0.05, 0, top + 1.3], "body"),
+        [0.95, 0.95, 0.95],
+        lab,
+      );
+      L.fillPolygon(
+        f.map([-0.08, top + 0.2, 0.08, top + 0.2, 0.14, top + 1.2, 0, top + 1.35, -0.14, top + 1.2], "body"),
+        a.clothingColour === "red" ? [0.1, 0.15, 0.5] : [0.7, 0.1, 0.12],
+        lab,
+      );
       for (const s of [-1, 1]) {
-        L.fillPolygon(f.map([s * 0.5, top + 0.03, s * 0.7, top + 0.5, s * 0.2, top + 1.4, s * 0.02, top + 1.4], "body"), shade(cloth, 0.6), lab);
+        L.fillPolygon(
+          f.map([s * 0.5, top + 0.03, s * 0.7, top + 0.5, s * 0.2, top + 1.4, s * 0.02, top + 1.4], "body"),
+          shade(cloth, 0.6),
+          lab,
+        );
       }
       break;
     }
     case "hoodie":
       for (const s of [-1, 1]) {
-        L.fillPolygon(stroke(f.map([s * 0.25, top + 0.4, s * 0.28, top + 1.2], "body"), 0.025 * f.unit), [0.95, 0.95, 0.95], lab);
+        L.fillPolygon(
+          stroke(f.map([s * 0.25, top + 0.4, s * 0.28, top + 1.2], "body"), 0.025 * f.unit),
+          [0.95, 0.95, 0.95],
+          lab,
+        );
       }
-      L.fillPolygon(f.map([-0.8, sh + 1.2, 0.8, sh + 1.2, 0.9, sh + 2.2, -0.9, sh + 2.2], "body"), shade(cloth, 0.85), lab);
+      L.fillPolygon(
+        f.map([-0.8, sh + 1.2, 0.8, sh + 1.2, 0.9, sh + 2.2, -0.9, sh + 2.2], "body"),
+        shade(cloth, 0.85),
+        lab,
+      );
       break;
     case "spacesuit": {
       const ring = ellipse(0, top + 0.05, hw * 0.85, 0.3, 0, n(hw));
-      L.fillPolygon(stroke(f.map([...ring, ring[0]!, ring[1]!], "body"), 0.09 * f.unit), [0.6, 0.62, 0.66], lab);
+      L.fillPolygon(
+        stroke(f.map([...ring, ring[0]!, ring[1]!], "body"), 0.09 * f.unit),
+        [0.6, 0.62, 0.66],
+        lab,
+      );
       L.fillPolygon(f.map(ellipse(-0.9, sh + 0.6, 0.25, 0.25, 0, 16), "body"), cloth, lab);
-      L.fillPolygon(f.map([0.5, sh + 0.4, 1.2, sh + 0.4, 1.2, sh + 0.9, 0.5, sh + 0.9], "body"), [0.3, 0.32, 0.36], lab);
+      L.fillPolygon(
+        f.map([0.5, sh + 0.4, 1.2, sh + 0.4, 1.2, sh + 0.9, 0.5, sh + 0.9], "body"),
+        [0.3, 0.32, 0.36],
+        lab,
+      );
       break;
     }
   }
@@ -303,14 +479,29 @@ function drawClothes(
 
 type EllFn = (p: number, q: number, rx: number, ry: number, rot?: number) => number[];
 
-function drawBackHair(L: Layer, f: HeadFrame, id: FaceParams, hair: Colour, hw: number, hh: number, ell: EllFn): void {
+function drawBackHair(
+  L: Layer,
+  f: HeadFrame,
+  id: FaceParams,
+  hair: Colour,
+  hw: number,
+  hh: number,
+  ell: EllFn,
+): void {
   const v = id.hairVolume;
   const back = shade(hair, 0.8);
   const lab = { label: HAIR };
   switch (id.hairStyle) {
     case "bob":
       L.fillPolygon(f.map(ell(0, -0.05, hw * (1.2 + 0.1 * v), hh * 1.1), "flat"), back, lab);
-      L.fillPolygon(f.map([-hw * (1.2 + 0.1 * v), 0, hw * (1.2 + 0.1 * v), 0, hw * 1.15, hh * 0.75, -hw * 1.15, hh * 0.75], "flat"), back, lab);
+      L.fillPolygon(
+        f.map(
+          [-hw * (1.2 + 0.1 * v), 0, hw * (1.2 + 0.1 * v), 0, hw * 1.15, hh * 0.75, -hw * 1.15, hh * 0.75],
+          "flat",
+        ),
+        back,
+        lab,
+      );
       break;
     case "long": {
       const w = hw * (1.15 + 0.15 * v);
@@ -329,7 +520,16 @@ function drawBackHair(L: Layer, f: HeadFrame, id: FaceParams, hair: Colour, hw: 
   }
 }
 
-function drawFrontHair(L: Layer, f: HeadFrame, id: FaceParams, hair: Colour, hw: number, hh: number, eyeY: number, ell: EllFn): void {
+function drawFrontHair(
+  L: Layer,
+  f: HeadFrame,
+  id: FaceParams,
+  hair: Colour,
+  hw: number,
+  hh: number,
+  eyeY: number,
+  ell: EllFn,
+): void {
   const v = id.hairVolume;
   const style = id.hairStyle;
   if (style === "bald") return;
@@ -354,10 +554,17 @@ function drawFrontHair(L: Layer, f: HeadFrame, id: FaceParams, hair: Colour, hw:
   const lab = { label: HAIR };
   switch (style) {
     case "buzz":
-      L.fillPolygon(f.map(cap(hw * 1.02, hh * 1.02, hl(0.62), 0.1), "flat"), hair, { label: HAIR, opacity: 0.8 });
+      L.fillPolygon(f.map(cap(hw * 1.02, hh * 1.02, hl(0.62), 0.1), "flat"), hair, {
+        label: HAIR,
+        opacity: 0.8,
+      });
       break;
     case "short":
-      L.fillPolygon(f.map(cap(hw * (1.06 + 0.06 * v), hh * (1.06 + 0.08 * v), hl(0.6 - 0.1 * v), 0.15), "flat"), hair, lab);
+      L.fillPolygon(
+        f.map(cap(hw * (1.06 + 0.06 * v), hh * (1.06 + 0.08 * v), hl(0.6 - 0.1 * v), 0.15), "flat"),
+        hair,
+        lab,
+      );
       break;
     case "quiff":
       L.fillPolygon(f.map(cap(hw * 1.07, hh * 1.07, hl(0.62), 0.15), "flat"), hair, lab);
@@ -368,7 +575,11 @@ function drawFrontHair(L: Layer, f: HeadFrame, id: FaceParams, hair: Colour, hw:
       break;
     case "long":
       L.fillPolygon(f.map(cap(hw * 1.12, hh * 1.08, hl(0.58), 0.0), "flat"), hair, lab);
-      L.fillPolygon(stroke(f.map([0, -hh * 1.05, 0.02, -hh * 0.6], "flat"), 0.02 * f.unit), shade(hair, 0.6), lab);
+      L.fillPolygon(
+        stroke(f.map([0, -hh * 1.05, 0.02, -hh * 0.6], "flat"), 0.02 * f.unit),
+        shade(hair, 0.6),
+        lab,
+      );
       break;
     case "afro":
       L.fillPolygon(f.map(cap(hw * 1.25, hh * 1.25, hl(0.62), 0.1), "flat"), hair, lab);
@@ -379,7 +590,15 @@ function drawFrontHair(L: Layer, f: HeadFrame, id: FaceParams, hair: Colour, hw:
   }
 }
 
-function drawMarks(L: Layer, f: HeadFrame, id: FaceParams, eyeY: number, noseTipY: number, mouthY: number, clip: number): void {
+function drawMarks(
+  L: Layer,
+  f: HeadFrame,
+  id: FaceParams,
+  eyeY: number,
+  noseTipY: number,
+  mouthY: number,
+  clip: number,
+): void {
   const side = id.markPosition < 0.5 ? -1 : 1;
   const t = (id.markPosition % 0.5) * 2;
   const u = f.unit;
@@ -396,7 +615,9 @@ function drawMarks(L: Layer, f: HeadFrame, id: FaceParams, eyeY: number, noseTip
       for (let k = 0; k < 14; k++) {
         const s = k % 2 ? -1 : 1;
         const [x, y] = f.face(s * r.uniform(0.12, 0.45), r.uniform(eyeY + 0.12, noseTipY + 0.05));
-        L.fillPolygon(ellipse(x, y, 0.025 * u, 0.025 * u, 0, 8), mix(id.skin, [0.55, 0.3, 0.15], 0.6), { clip });
+        L.fillPolygon(ellipse(x, y, 0.025 * u, 0.025 * u, 0, 8), mix(id.skin, [0.55, 0.3, 0.15], 0.6), {
+          clip,
+        });
       }
       break;
     }
@@ -441,16 +662,43 @@ function drawAccessories(L: Layer, f: HeadFrame, wear: Set<string>, rng: Rng, g:
   const { hw, hh, eyeY, eyeR, eyeSpacing } = g;
   if (wear.has("mask")) {
     const top = g.noseTipY - 0.02;
-    const pts = [-hw * 0.95, top + 0.05, -0.15, top - 0.04, 0.15, top - 0.04, hw * 0.95, top + 0.05, hw * 0.8, hh * 0.8, 0.3, hh * 1.02, -0.3, hh * 1.02, -hw * 0.8, hh * 0.8];
+    const pts = [
+      -hw * 0.95,
+      top + 0.05,
+      -0.15,
+      top - 0.04,
+      0.15,
+      top - 0.04,
+      hw * 0.95,
+      top + 0.05,
+      hw * 0.8,
+      hh * 0.8,
+      0.3,
+      hh * 1.02,
+      -0.3,
+      hh * 1.02,
+      -hw * 0.8,
+      hh * 0.8,
+    ];
     L.fillPolygon(f.map(pts, "face"), [0.75, 0.88, 0.95], lab);
     for (const dq of [0.12, 0.24]) {
-      L.fillPolygon(stroke(f.map([-hw * 0.85, top + dq, hw * 0.85, top + dq], "face"), 0.012 * u), [0.55, 0.7, 0.8], lab);
+      L.fillPolygon(
+        stroke(f.map([-hw * 0.85, top + dq, hw * 0.85, top + dq], "face"), 0.012 * u),
+        [0.55, 0.7, 0.8],
+        lab,
+      );
     }
   }
   const eyeRx = eyeR * 1.6;
   if (wear.has("glasses") || wear.has("sunglasses")) {
     const sun = wear.has("sunglasses");
-    const frame: Colour = sun ? [0.05, 0.05, 0.05] : rng.pick([[0.1, 0.1, 0.1], [0.45, 0.25, 0.1], [0.7, 0.7, 0.72]] as Colour[]);
+    const frame: Colour = sun
+      ? [0.05, 0.05, 0.05]
+      : rng.pick([
+          [0.1, 0.1, 0.1],
+          [0.45, 0.25, 0.1],
+          [0.7, 0.7, 0.72],
+        ] as Colour[]);
     for (const side of [-1, 1]) {
       const p = side * eyeSpacing;
       if (f.facing(p, eyeY) <= 0.1) continue;
@@ -460,16 +708,36 @@ function drawAccessories(L: Layer, f: HeadFrame, wear: Set<string>, rng: Rng, g:
       else L.fillPolygon(pts, [0.8, 0.9, 1.0], { opacity: 0.15 });
       L.fillPolygon(stroke([...pts, pts[0]!, pts[1]!], 0.03 * u), frame, lab);
     }
-    L.fillPolygon(stroke(f.map([-eyeSpacing + eyeRx, eyeY - 0.02, eyeSpacing - eyeRx, eyeY - 0.02], "face"), 0.03 * u), frame, lab);
+    L.fillPolygon(
+      stroke(f.map([-eyeSpacing + eyeRx, eyeY - 0.02, eyeSpacing - eyeRx, eyeY - 0.02], "face"), 0.03 * u),
+      frame,
+      lab,
+    );
   }
   if (wear.has("eye-mask")) {
     // the lower edge stays above the nose tip (short child noses), so only the eyes are covered
     const low = Math.min(eyeY + eyeR * 1.4, g.noseTipY - 0.1);
-    const band = [-hw, eyeY - eyeR * 1.6, hw, eyeY - eyeR * 1.6, hw, low, 0.06, low - 0.04, -0.06, low - 0.04, -hw, low];
+    const band = [
+      -hw,
+      eyeY - eyeR * 1.6,
+      hw,
+      eyeY - eyeR * 1.6,
+      hw,
+      low,
+      0.06,
+      low - 0.04,
+      -0.06,
+      low - 0.04,
+      -hw,
+      low,
+    ];
     L.fillPolygon(f.map(band, "face"), colour, lab);
   }
   if (wear.has("headphones")) {
-    const band = f.map(quadratic(-hw * 1.05, g.earY - 0.1, 0, -hh * 1.55, hw * 1.05, g.earY - 0.1, 10), "flat");
+    const band = f.map(
+      quadratic(-hw * 1.05, g.earY - 0.1, 0, -hh * 1.55, hw * 1.05, g.earY - 0.1, 10),
+      "flat",
+    );
     L.fillPolygon(stroke(band, 0.06 * u), [0.15, 0.15, 0.17], lab);
     for (const side of [-1, 1]) {
       const [x, y] = f.flat(side * hw * 1.02, g.earY);
@@ -481,12 +749,40 @@ function drawAccessories(L: Layer, f: HeadFrame, wear: Set<string>, rng: Rng, g:
     L.fillPolygon(f.map(g.ell(0, brimY, hw * 1.55, 0.14), "flat"), shade(colour, 0.8), lab);
     const crown = [-hw * 0.95, brimY, -hw * 0.85, -hh * 1.35, hw * 0.85, -hh * 1.35, hw * 0.95, brimY];
     L.fillPolygon(f.map(crown, "flat"), colour, lab);
-    L.fillPolygon(f.map([-hw * 0.93, brimY - 0.05, hw * 0.93, brimY - 0.05, hw * 0.92, brimY - 0.18, -hw * 0.92, brimY - 0.18], "flat"), shade(colour, 0.5), lab);
+    L.fillPolygon(
+      f.map(
+        [
+          -hw * 0.93,
+          brimY - 0.05,
+          hw * 0.93,
+          brimY - 0.05,
+          hw * 0.92,
+          brimY - 0.18,
+          -hw * 0.92,
+          brimY - 0.18,
+        ],
+        "flat",
+      ),
+      shade(colour, 0.5),
+      lab,
+    );
   }
   if (wear.has("graduation-cap")) {
     const y = -hh * 0.85;
-    L.fillPolygon(f.map([-hw * 0.95, -hh * 0.55, hw * 0.95, -hh * 0.55, hw * 0.9, y, -hw * 0.9, y], "flat"), [0.08, 0.08, 0.1], lab);
-    L.fillPolygon(f.map([0, y - 0.38, hw * 1.45, y - 0.05, 0, y + 0.18, -hw * 1.45, y - 0.05], "flat"), [0.12, 0.12, 0.14], lab);
-    L.fillPolygon(stroke(f.map([0, y - 0.05, hw * 1.1, y + 0.05, hw * 1.15, y + 0.45], "flat"), 0.025 * u), [0.95, 0.8, 0.15], lab);
+    L.fillPolygon(
+      f.map([-hw * 0.95, -hh * 0.55, hw * 0.95, -hh * 0.55, hw * 0.9, y, -hw * 0.9, y], "flat"),
+      [0.08, 0.08, 0.1],
+      lab,
+    );
+    L.fillPolygon(
+      f.map([0, y - 0.38, hw * 1.45, y - 0.05, 0, y + 0.18, -hw * 1.45, y - 0.05], "flat"),
+      [0.12, 0.12, 0.14],
+      lab,
+    );
+    L.fillPolygon(
+      stroke(f.map([0, y - 0.05, hw * 1.1, y + 0.05, hw * 1.15, y + 0.45], "flat"), 0.025 * u),
+      [0.95, 0.8, 0.15],
+      lab,
+    );
   }
 }

@@ -76,7 +76,8 @@ export function lightBackground(rgb: Float32Array, c: LightColour): void {
 
 function luminance(rgb: Float32Array, n: number): Float32Array {
   const out = new Float32Array(n);
-  for (let p = 0, q = 0; p < n; p++, q += 3) out[p] = 0.299 * rgb[q]! + 0.587 * rgb[q + 1]! + 0.114 * rgb[q + 2]!;
+  for (let p = 0, q = 0; p < n; p++, q += 3)
+    out[p] = 0.299 * rgb[q]! + 0.587 * rgb[q + 1]! + 0.114 * rgb[q + 2]!;
   return out;
 }
 
@@ -94,9 +95,15 @@ function blur3(src: Float32Array, W: number, H: number, ch: number): Float32Arra
       const a2 = y1 * W;
       for (let c = 0; c < ch; c++) {
         const s =
-          src[(a0 + x0) * ch + c]! + src[(a0 + x) * ch + c]! + src[(a0 + x1) * ch + c]! +
-          src[(a1 + x0) * ch + c]! + src[(a1 + x) * ch + c]! + src[(a1 + x1) * ch + c]! +
-          src[(a2 + x0) * ch + c]! + src[(a2 + x) * ch + c]! + src[(a2 + x1) * ch + c]!;
+          src[(a0 + x0) * ch + c]! +
+          src[(a0 + x) * ch + c]! +
+          src[(a0 + x1) * ch + c]! +
+          src[(a1 + x0) * ch + c]! +
+          src[(a1 + x) * ch + c]! +
+          src[(a1 + x1) * ch + c]! +
+          src[(a2 + x0) * ch + c]! +
+          src[(a2 + x) * ch + c]! +
+          src[(a2 + x1) * ch + c]!;
         out[(y * W + x) * ch + c] = s / 9;
       }
     }
@@ -110,7 +117,14 @@ const clamp01 = (v: number): number => (v < 0 ? 0 : v > 1 ? 1 : v);
  * Applies `style` in place to one layer. `label` (foreground only) adds outlines at class boundaries for the
  * styles that draw outlines; pass null for a background layer. Pixel art is handled at composite time.
  */
-export function applyStyle(style: Style, rgb: Float32Array, W: number, H: number, label: Uint8Array | null, rng: Rng): void {
+export function applyStyle(
+  style: Style,
+  rgb: Float32Array,
+  W: number,
+  H: number,
+  label: Uint8Array | null,
+  rng: Rng,
+): void {
   const n = W * H;
   const scale = W / 64;
   switch (style) {
@@ -127,7 +141,9 @@ export function applyStyle(style: Style, rgb: Float32Array, W: number, H: number
       for (let y = 0, p = 0; y < H; y++) {
         for (let x = 0; x < W; x++, p++) {
           const l = L[p]!;
-          const line = clamp01((B[p]! - l) * 7 + Math.abs(B[p]! - l) * 2 + (label && boundary(label, W, H, x, y) ? 0.6 : 0));
+          const line = clamp01(
+            (B[p]! - l) * 7 + Math.abs(B[p]! - l) * 2 + (label && boundary(label, W, H, x, y) ? 0.6 : 0),
+          );
           const hatch = l < 0.55 && (x + y) % period === 0 ? (0.55 - l) * 1.2 : 0;
           const v = (0.45 + 0.55 * l) * (1 - line) * (1 - hatch) + (rng.next() - 0.5) * 0.03;
           rgb[3 * p] = v * 0.98;
@@ -216,7 +232,11 @@ export function applyStyle(style: Style, rgb: Float32Array, W: number, H: number
           const px = Math.max(0, x - s);
           const py = Math.max(0, y - s);
           const o = py * W + px;
-          const differs = Q[3 * o] !== Q[3 * p] || Q[3 * o + 1] !== Q[3 * p + 1] || Q[3 * o + 2] !== Q[3 * p + 2] || (label !== null && label[o] !== label[p]);
+          const differs =
+            Q[3 * o] !== Q[3 * p] ||
+            Q[3 * o + 1] !== Q[3 * p + 1] ||
+            Q[3 * o + 2] !== Q[3 * p + 2] ||
+            (label !== null && label[o] !== label[p]);
           const k = (differs ? 0.72 : 1) * (0.96 + 0.04 * rng.next());
           rgb[3 * p] = (0.1 + 0.85 * Q[3 * p]!) * k;
           rgb[3 * p + 1] = (0.1 + 0.85 * Q[3 * p + 1]!) * k;
@@ -233,5 +253,10 @@ function boundary(label: Uint8Array, W: number, H: number, x: number, y: number)
   const p = y * W + x;
   const l = label[p]!;
   if (l === 0) return false;
-  return (x < W - 1 && label[p + 1] !== l) || (y < H - 1 && label[p + W] !== l) || (x > 0 && label[p - 1] !== l) || (y > 0 && label[p - W] !== l);
+  return (
+    (x < W - 1 && label[p + 1] !== l) ||
+    (y < H - 1 && label[p + W] !== l) ||
+    (x > 0 && label[p - 1] !== l) ||
+    (y > 0 && label[p - W] !== l)
+  );
 }
