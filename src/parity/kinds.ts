@@ -7,6 +7,7 @@ import { faceAlignArcfaceKind, scrfdPostprocessKind } from "../face/parity.ts";
 import { schedulerParityKind } from "../diffusion/parity.ts";
 import { eva02ClipVisionKind } from "../models/eva/parity.ts";
 import { pulidIdEncoderV1Kind, pulidIdFormerV11Kind } from "../models/pulid/parity.ts";
+import { unetParityKind, pulidUNetIdAttnParityKind } from "../models/unet/parity.ts";
 
 export const PARITY_KINDS: readonly ParityKind[] = [
   faceAlignArcfaceKind,
@@ -15,4 +16,6 @@ export const PARITY_KINDS: readonly ParityKind[] = [
   eva02ClipVisionKind,
   pulidIdEncoderV1Kind,
   pulidIdFormerV11Kind,
+  unetParityKind,
+  pulidUNetIdAttnParityKind,
 ];
