@@ -107,7 +107,7 @@ function runAdapter(json: Record<string, unknown>, steps: number): Float64Array 
   const vp = s.initNoiseSigma === 1;
   const sigma0 = s.sigmas[0]!;
   // The exact marginal at the first step, in the scheduler's space (VE for Euler, VP for DPM-Solver and DDIM).
-  let x = marginalSample(DET.points, sigma0, 21).map((v) => (vp ? v / Math.sqrt(sigma0 * sigma0 + 1) : v));
+  let x: Float64Array = marginalSample(DET.points, sigma0, 21).map((v) => (vp ? v / Math.sqrt(sigma0 * sigma0 + 1) : v));
   const noise = seededNoiseSampler(22, x.length);
   for (let i = 0; i < s.timesteps.length; i++) {
     const eps = epsNetwork(s.scaleModelInput(x, i), s.timesteps[i]!);
