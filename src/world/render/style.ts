@@ -35,8 +35,8 @@ export function lightForeground(
 ): void {
   const Ld = LIGHT_DIR[a.lightDirection];
   const Lc = LIGHT_RGB[a.lightColour];
-  const strong = a.style === "noir" ? 1.5 : 1;
-  const amb = a.style === "noir" ? 0.25 : 0.5;
+  const strong = a.style === "noir" ? 1.3 : 1;
+  const amb = a.style === "noir" ? 0.38 : 0.5;
   const R = head.radius * 1.3;
   for (let y = 0; y < H; y++) {
     for (let x = 0; x < W; x++) {
@@ -154,7 +154,7 @@ export function applyStyle(
       return;
     }
     case "watercolor": {
-      const b1 = blur3(blur3(rgb, W, H, 3), W, H, 3);
+      const b1 = blur3(rgb, W, H, 3);
       for (let p = 0; p < n; p++) {
         const grain = 0.97 + 0.03 * rng.next();
         for (let c = 0; c < 3; c++) {
