@@ -1,0 +1,96 @@
+/**
+ * `pulid models write-random --arch ARCH --config tiny|full --out PATH [--dtype float32|float16|bfloat16] [--seed N]`:
+ * writes a random-weight checkpoint in a published layout, so the loaders can be checked without the real
+ * downloads. Architectures are a table keyed by `--arch`; add a row for a new one.
+ */
+import { mkdirSync, statfsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { parseFlags, UsageError, type Command } from "../command.ts";
+import { writeFileAtomic } from "../../engine/atomic-write.ts";
+import type { Module } from "../../nn/module.ts";
+import { SDXL_UNET_CONFIG, TINY_SDXL_UNET_CONFIG, type UNet2DConditionConfig } from "../../models/unet/config.ts";
+import { UNet2DConditionModel } from "../../models/unet/unet2d-condition.ts";
+import { checkpointBytes, writeRandomCheckpoint, type CheckpointDType } from "../../models/unet/random-checkpoint.ts";
+
+/** One writable architecture: its configs, and how a module plus its layout files are produced. */
+interface RandomArch {
+  summary: string;
+  configs: readonly string[];
+  /** Builds the module (parameters lazy) and any JSON config files to write next to the weights. */
+  build(config: string): { module: Module; configJson?: Record<string, unknown> };
+  /** `--out` names a file (.safetensors) or a folder; for a folder, the weights file name. */
+  folderWeights?: (dtype: CheckpointDType) => string;
+}
+
+function unetConfigJson(c: UNet2DConditionConfig): Record<string, unknown> {
+  return { _class_name: "UNet2DConditionModel", _diffusers_version: "0.25.0", ...c };
+}
+
+const ARCHS: Record<string, RandomArch> = {
+  "unet-sdxl": {
+    summary: "SDXL UNet2DConditionModel in diffusers keys: a single file like sdxl_lightning_4step_unet.safetensors, or a unet/ folder (config.json + diffusion_pytorch_model[.fp16].safetensors)",
+    configs: ["tiny", "full"],
+    build: (config) => {
+      const c = config === "full" ? SDXL_UNET_CONFIG : TINY_SDXL_UNET_CONFIG;
+      return { module: new UNet2DConditionModel(c), configJson: unetConfigJson(c) };
+    },
+    folderWeights: (dtype) => (dtype === "float16" ? "diffusion_pytorch_model.fp16.safetensors" : "diffusion_pytorch_model.safetensors"),
+  },
+};
+
+const USAGE = `usage: pulid models write-random --arch ARCH --config CONFIG --out PATH [--dtype float32|float16|bfloat16] [--seed N]
+
+Writes a checkpoint with random weights in the published key layout. PATH ending in .safetensors is a single
+weights file; any other PATH is a folder that gets config.json plus the weights file (diffusers layout).
+
+architectures:
+${Object.entries(ARCHS).map(([k, a]) => `  ${k} (configs: ${a.configs.join(", ")})\n      ${a.summary}`).join("\n")}`;
+
+async function writeRandom(argv: string[]): Promise<number> {
+  const { flags } = parseFlags(argv, { strings: ["arch", "config", "out", "dtype", "seed"] });
+  if (flags.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const archName = String(flags.arch ?? "");
+  const arch = ARCHS[archName];
+  if (!arch) throw new UsageError(`--arch must be one of ${Object.keys(ARCHS).join(", ")}${archName ? `, got '${archName}'` : ""}`);
+  const config = String(flags.config ?? "tiny");
+  if (!arch.configs.includes(config)) throw new UsageError(`--config for ${archName} must be one of ${arch.configs.join(", ")}, got '${config}'`);
+  if (typeof flags.out !== "string") throw new UsageError("--out PATH is required");
+  const dtype = String(flags.dtype ?? "float32") as CheckpointDType;
+  if (!["float32", "float16", "bfloat16"].includes(dtype)) throw new UsageError(`--dtype must be float32, float16 or bfloat16, got '${dtype}'`);
+  const seed = Number(flags.seed ?? 0);
+  if (!Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, got '${String(flags.seed)}'`);
+
+  const { module, configJson } = arch.build(config);
+  const params = module.bindNames().namedParameters();
+  const single = flags.out.endsWith(".safetensors") || !arch.folderWeights;
+  const weightsPath = single ? flags.out : join(flags.out, arch.folderWeights!(dtype));
+  mkdirSync(dirname(weightsPath), { recursive: true });
+  const need = checkpointBytes(params, dtype);
+  const fs = statfsSync(dirname(weightsPath));
+  if (fs.bavail * fs.bsize < need * 1.05) {
+    console.error(`pulid models: ${weightsPath} needs ${(need / 2 ** 30).toFixed(2)} GiB, only ${((fs.bavail * fs.bsize) / 2 ** 30).toFixed(2)} GiB free there`);
+    return 1;
+  }
+  const bytes = await writeRandomCheckpoint(weightsPath, params, { dtype, seed, metadata: { format: "pt", generator: `pulid models write-random --arch ${archName} --config ${config}` } });
+  if (!single && configJson) await writeFileAtomic(join(flags.out, "config.json"), new TextEncoder().encode(JSON.stringify(configJson, null, 2) + "\n"));
+  console.log(`wrote ${weightsPath}: ${params.length} tensors, ${module.numParameters().toLocaleString("en-US")} parameters, ${(bytes / 2 ** 20).toFixed(1)} MiB (${dtype})`);
+  return 0;
+}
+
+/** `pulid models <subcommand>`. */
+export const modelsCommand: Command = {
+  name: "models",
+  summary: "model files: write-random (random-weight checkpoints in the published layouts)",
+  async run(argv) {
+    const [sub, ...rest] = argv;
+    if (sub === "write-random") return writeRandom(rest);
+    if (!sub || sub === "--help" || sub === "-h") {
+      console.log(USAGE);
+      return sub ? 0 : 2;
+    }
+    throw new UsageError(`unknown subcommand '${sub}' (known: write-random)`);
+  },
+};
