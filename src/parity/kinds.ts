@@ -8,6 +8,8 @@ import { schedulerParityKind } from "../diffusion/parity.ts";
 import { eva02ClipVisionKind } from "../models/eva/parity.ts";
 import { pulidIdEncoderV1Kind, pulidIdFormerV11Kind } from "../models/pulid/parity.ts";
 import { unetParityKind, pulidUNetIdAttnParityKind } from "../models/unet/parity.ts";
+import { clipTextLKind, clipTextBigGKind } from "../models/clip/parity.ts";
+import { vaeSdxlTinyKind } from "../models/vae/parity.ts";
 
 export const PARITY_KINDS: readonly ParityKind[] = [
   faceAlignArcfaceKind,
@@ -18,4 +20,7 @@ export const PARITY_KINDS: readonly ParityKind[] = [
   pulidIdFormerV11Kind,
   unetParityKind,
   pulidUNetIdAttnParityKind,
+  clipTextLKind,
+  clipTextBigGKind,
+  vaeSdxlTinyKind,
 ];
