@@ -25,7 +25,9 @@ export type FaceErrorCode =
   /** Model files needed for face processing are not where they should be. */
   | "missing_model_files"
   /** A model file exists but is not the network expected (unreadable ONNX, wrong inputs or outputs). */
-  | "bad_model_file";
+  | "bad_model_file"
+  /** A face network (or a caller-supplied one such as the parser) failed on this photo; the cause is attached. */
+  | "model_run_failed";
 
 /** A failure tied to one photo. `photo` is the path or label the caller passed. */
 export class FaceError extends PulidError {

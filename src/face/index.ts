@@ -1,6 +1,8 @@
 /**
  * The face layer's public surface: photos in, detections, aligned crops and network inputs out.
- * The networks (SCRFD, ArcFace, BiSeNet, EVA-CLIP) are run by callers and passed in as functions or results.
+ * SCRFD and ArcFace run here from the antelopev2 ONNX files (`openScrfd`, `openArcFace`); BiSeNet enters as a
+ * `FaceParser` function and EVA-CLIP takes `evaInput`. `idFeatures` is the whole path for one photo;
+ * `differentiableCrop` is the training-time crop as engine ops.
  */
 export { FaceError, type FaceErrorCode } from "./errors.ts";
 export { type RgbImage, rgbImage, blankImage } from "./rgb-image.ts";
@@ -33,3 +35,7 @@ export {
 export {
   differentiableCrop, arcfaceCropOp, ffhqCropOp, cropTaps, type CropTaps, type DifferentiableCropOptions,
 } from "./differentiable-crop.ts";
+export {
+  idFeatures, openFaceModels, parserFromLogits, type FaceParser, type FaceModels, type IdFeatures, type IdFeaturesOptions,
+  type OpenedFaceModels, type OpenFaceModelsOptions,
+} from "./id-features.ts";

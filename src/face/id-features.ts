@@ -1,0 +1,142 @@
+/**
+ * One photo -> everything PuLID's ID encoder needs (pipeline.py `get_id_embedding`):
+ *
+ *   load (EXIF, RGB, long side <= 1024) -> SCRFD (largest face) -> ArcFace on the 112 norm_crop: the RAW
+ *   512-d embedding (`face_info['embedding']`, what v1 and v1.1 feed the ID encoder)
+ *   -> FFHQ 512 crop from the same SCRFD landmarks -> BiSeNet labels -> white background + gray face
+ *   -> bicubic 336 + CLIP normalisation: the EVA-CLIP input [1, 3, 336, 336].
+ *
+ * Departure from the reference, documented: the reference finds the 512-crop landmarks with a second detector
+ * (facexlib RetinaFace) and, when insightface finds no face but RetinaFace does, embeds the squashed 512 crop
+ * instead. With one detector for both, "no face" is one outcome: FaceError `no_face`.
+ *
+ * BiSeNet and EVA-CLIP are run by the caller: BiSeNet enters as a `FaceParser` function (its module is another
+ * folder's work), EVA-CLIP takes `evaInput`.
+ */
+import type { HostTensor } from "../engine/host-tensor.ts";
+import type { SessionOptions } from "../engine/session.ts";
+import { FaceError } from "./errors.ts";
+import { loadImage, type LoadImageOptions } from "./load-image.ts";
+import type { RgbImage } from "./rgb-image.ts";
+import type { DetectFacesOptions, FaceDetectionResult } from "./detect-faces.ts";
+import { ffhqCrop, type AlignedFace } from "./align.ts";
+import { bisenetInput, evaInput, parsingLabels } from "./eva-input.ts";
+import { checkFaceModelFiles, faceModelPaths, type ModelFileSpec } from "./model-files.ts";
+import { openScrfd, type ScrfdModel } from "./scrfd-model.ts";
+import { openArcFace, type ArcFaceEmbedding, type ArcFaceModel } from "./arcface-model.ts";
+
+/**
+ * Face parsing: takes BiSeNet's input (the 512 crop, /255, ImageNet mean/std: [1, 3, 512, 512] float32 NCHW)
+ * and returns the class of every pixel (row-major, 512 * 512 values, CelebAMask-HQ ids 0..18).
+ */
+export type FaceParser = (input: HostTensor<"float32">) => Promise<ArrayLike<number>>;
+
+/** A parser from a network returning the main head's logits [1, 19, H, W] (argmax, first maximum wins). */
+export function parserFromLogits(run: (input: HostTensor<"float32">) => Promise<HostTensor>): FaceParser {
+  return async (x) => parsingLabels(await run(x));
+}
+
+/** The networks the pipeline runs. Only `detect`/`embed` are used, so fakes are easy to pass in tests. */
+export interface FaceModels {
+  readonly detector: Pick<ScrfdModel, "detect">;
+  readonly recognizer: Pick<ArcFaceModel, "embed">;
+  readonly parser: FaceParser;
+}
+
+export interface IdFeaturesOptions {
+  /** Name of the photo in errors when it is given as bytes. */
+  readonly label?: string;
+  readonly load?: Omit<LoadImageOptions, "label">;
+  readonly detect?: Omit<DetectFacesOptions, "photo">;
+}
+
+/** Everything extracted from one photo. */
+export interface IdFeatures {
+  readonly photo: string;
+  /** The loaded image (RGB, long side capped). */
+  readonly image: RgbImage;
+  readonly detection: FaceDetectionResult;
+  /** ArcFace of the chosen face; `arcface.embedding` is PuLID's `id_ante_embedding`. */
+  readonly arcface: ArcFaceEmbedding;
+  /** The 512 FFHQ-aligned crop and its matrix. */
+  readonly aligned: AlignedFace;
+  /** BiSeNet class per crop pixel. */
+  readonly labels: ArrayLike<number>;
+  /** EVA-CLIP input [1, 3, 336, 336]. */
+  readonly evaInput: HostTensor<"float32">;
+}
+
+/** Runs a network stage; anything but a FaceError becomes `model_run_failed` naming the photo and the stage. */
+async function stage<T>(photo: string, what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof FaceError) throw e;
+    throw new FaceError("model_run_failed", photo, `${what} failed: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+  }
+}
+
+/**
+ * The full ID-feature path for one photo.
+ * @throws FaceError naming the photo: unreadable / truncated / unsupported_format / too_large (loading),
+ *   no_face / face_too_small / several_faces (detection), bad_landmarks, model_run_failed (a network threw or
+ *   returned the wrong size).
+ * @example const f = await idFeatures("me.jpg", models); f.arcface.embedding; f.evaInput
+ */
+export async function idFeatures(photo: string | Uint8Array, models: FaceModels, opts: IdFeaturesOptions = {}): Promise<IdFeatures> {
+  const name = typeof photo === "string" ? photo : (opts.label ?? "<buffer>");
+  const image = await loadImage(photo, { ...opts.load, label: name });
+  const detection = await stage(name, "face detection", () => models.detector.detect(image, { ...opts.detect, photo: name }));
+  const kps = detection.face.kps;
+  const arcface = await stage(name, "ArcFace embedding", () => models.recognizer.embed(image, kps, name));
+  const aligned = ffhqCrop(image, kps, 512, name);
+  const labels = await stage(name, "face parsing", async () => {
+    const l = await models.parser(bisenetInput(aligned.image));
+    const n = aligned.image.width * aligned.image.height;
+    if (l.length !== n) throw new Error(`the parser returned ${l.length} labels for a ${aligned.image.width}x${aligned.image.height} crop`);
+    return l;
+  });
+  return { photo: name, image, detection, arcface, aligned, labels, evaInput: evaInput(aligned.image, labels) };
+}
+
+/** Opened face networks with a `dispose`. */
+export interface OpenedFaceModels extends FaceModels {
+  readonly detector: ScrfdModel;
+  readonly recognizer: ArcFaceModel;
+  dispose(): Promise<void>;
+}
+
+export interface OpenFaceModelsOptions extends SessionOptions {
+  /** Builds the parser from the BiSeNet weights path (`<models>/facexlib/parsing_bisenet.pth`). */
+  readonly parser: (bisenetPath: string) => Promise<FaceParser>;
+  /**
+   * Files to require up front, so one error lists everything missing. Default: all four (SCRFD, ArcFace,
+   * BiSeNet, EVA-CLIP), since the ID features are useless without EVA-CLIP.
+   */
+  readonly require?: readonly ModelFileSpec["id"][];
+}
+
+/**
+ * Opens SCRFD and ArcFace from `<modelsDir>/antelopev2/` and the parser from the BiSeNet file.
+ * @throws FaceError `missing_model_files` listing each missing file, where it goes and where to get it;
+ *   `bad_model_file` naming a file that is not the expected network.
+ */
+export async function openFaceModels(modelsDir: string, opts: OpenFaceModelsOptions): Promise<OpenedFaceModels> {
+  const required = opts.require ?? ["scrfd", "arcface", "bisenet", "eva_clip"];
+  checkFaceModelFiles(modelsDir, [...new Set<ModelFileSpec["id"]>(["scrfd", "arcface", "bisenet", ...required])]);
+  const paths = faceModelPaths(modelsDir);
+  const detector = await openScrfd(paths.scrfd, opts);
+  try {
+    const recognizer = await openArcFace(paths.arcface, opts);
+    try {
+      const parser = await opts.parser(paths.bisenet);
+      return { detector, recognizer, parser, dispose: async () => void (await Promise.all([detector.dispose(), recognizer.dispose()])) };
+    } catch (e) {
+      await recognizer.dispose();
+      throw e;
+    }
+  } catch (e) {
+    await detector.dispose();
+    throw e;
+  }
+}
