@@ -11,7 +11,7 @@
 import type { Denoiser } from "./parametrisation.ts";
 import type { NoiseSampler } from "./noise.ts";
 import { DiffusionError, checkChoice } from "./errors.ts";
-import { applyStep, dpmpp2mCoefs, eulerAncestralCoefs, eulerCoefs, lcmCoefs } from "./step-coefs.ts";
+import { applyStep, dpmpp2mCoefs, eulerAncestralCoefs, eulerCoefs, lcmCoefs, type StepCoefs } from "./step-coefs.ts";
 
 /** What the progress callback sees after each model call. */
 export interface StepInfo {
@@ -65,74 +65,103 @@ function call(model: Denoiser, x: Float64Array, sigma: number): Float64Array {
   return d;
 }
 
-/** Euler's method on the probability-flow ODE (Karras et al. 2022, Algorithm 2, no churn). Deterministic. */
-export const sampleEuler: Sampler = (model, x, sigmas, opts = {}) => {
-  checkSigmas("euler", x, sigmas);
+/** Sampler names accepted by `getSampler` and `rollout` ("ddim" is Euler, which DDIM with eta 0 equals). */
+export const SAMPLER_NAMES = ["euler", "euler_ancestral", "dpmpp_2m", "lcm", "ddim"] as const;
+export type SamplerName = (typeof SAMPLER_NAMES)[number];
+
+/** How a rollout combines values of type T (host arrays, or engine tensors for a traced rollout). */
+export interface StepArith<T> {
+  /** x' = c.x x + c.denoised d + c.oldDenoised old + c.noise noise (terms with a zero coefficient may be null). */
+  combine(c: StepCoefs, x: T, denoised: T, old: T | null, noise: T | null): T;
+}
+
+/** Options of the generic loop: like `SamplerOptions`, with noise of the value type. */
+export interface RolloutOptions<T> {
+  noise?: (sigma: number, sigmaNext: number) => T;
+  eta?: number;
+  sNoise?: number;
+  callback?: (info: { i: number; x: T; sigma: number; sigmaNext: number; denoised: T }) => void;
+}
+
+/** The update coefficients of step i of a sampler (sigmas descending, ending in 0). */
+export function samplerCoefs(name: SamplerName, i: number, sigmas: ArrayLike<number>, opts: { eta?: number; sNoise?: number } = {}): StepCoefs {
+  const sigma = sigmas[i]!;
+  const sigmaNext = sigmas[i + 1]!;
+  switch (name) {
+    case "euler":
+    case "ddim":
+      return eulerCoefs(sigma, sigmaNext);
+    case "euler_ancestral":
+      return eulerAncestralCoefs(sigma, sigmaNext, opts.eta ?? 1, opts.sNoise ?? 1);
+    case "dpmpp_2m":
+      return dpmpp2mCoefs(sigma, sigmaNext, i === 0 ? null : sigmas[i - 1]!);
+    case "lcm":
+      return lcmCoefs(sigmaNext);
+  }
+}
+
+/**
+ * The one sampling loop, generic over the value type: call the denoiser, compute the step's coefficients from
+ * the sigmas alone, combine. The host samplers below and the traced rollout (`traced.ts`) both run it, so they
+ * cannot drift apart.
+ */
+export function rollout<T>(
+  name: SamplerName,
+  arith: StepArith<T>,
+  model: (x: T, sigma: number) => T,
+  x: T,
+  sigmas: ArrayLike<number>,
+  opts: RolloutOptions<T> = {},
+): T {
+  let old: T | null = null;
   for (let i = 0; i + 1 < sigmas.length; i++) {
     const sigma = sigmas[i]!;
     const sigmaNext = sigmas[i + 1]!;
-    const denoised = call(model, x, sigma);
+    const denoised = model(x, sigma);
     opts.callback?.({ i, x, sigma, sigmaNext, denoised });
-    x = applyStep(eulerCoefs(sigma, sigmaNext), x, denoised);
+    const c = samplerCoefs(name, i, sigmas, opts);
+    let noise: T | null = null;
+    if (c.noise !== 0) {
+      if (!opts.noise) throw new DiffusionError("bad_input", `${name} is stochastic: pass opts.noise (e.g. seededNoiseSampler(seed, x.length))`);
+      noise = opts.noise(sigma, sigmaNext);
+    }
+    x = arith.combine(c, x, denoised, c.oldDenoised === 0 ? null : old, noise);
+    old = denoised;
   }
   return x;
-};
+}
+
+const hostArith: StepArith<Float64Array> = { combine: (c, x, d, old, noise) => applyStep(c, x, d, old, noise) };
+
+function hostSampler(name: SamplerName, stochastic: boolean): Sampler {
+  return (model, x, sigmas, opts = {}) => {
+    checkSigmas(name, x, sigmas);
+    const noise = stochastic ? needNoise(name, opts) : undefined;
+    return rollout(name, hostArith, (v, sigma) => call(model, v, sigma), x, sigmas, {
+      ...opts,
+      ...(noise ? { noise: (a: number, b: number) => drawNoise(noise, a, b, x.length) } : {}),
+    });
+  };
+}
+
+/** Euler's method on the probability-flow ODE (Karras et al. 2022, Algorithm 2, no churn). Deterministic. */
+export const sampleEuler: Sampler = hostSampler("euler", false);
 
 /** Ancestral sampling with Euler steps (k-diffusion `sample_euler_ancestral`; diffusers EulerAncestralDiscrete). */
-export const sampleEulerAncestral: Sampler = (model, x, sigmas, opts = {}) => {
-  checkSigmas("euler_ancestral", x, sigmas);
-  const noise = needNoise("euler_ancestral", opts);
-  for (let i = 0; i + 1 < sigmas.length; i++) {
-    const sigma = sigmas[i]!;
-    const sigmaNext = sigmas[i + 1]!;
-    const denoised = call(model, x, sigma);
-    opts.callback?.({ i, x, sigma, sigmaNext, denoised });
-    const c = eulerAncestralCoefs(sigma, sigmaNext, opts.eta ?? 1, opts.sNoise ?? 1);
-    x = applyStep(c, x, denoised, null, c.noise === 0 ? null : drawNoise(noise, sigma, sigmaNext, x.length));
-  }
-  return x;
-};
+export const sampleEulerAncestral: Sampler = hostSampler("euler_ancestral", true);
 
 /**
  * DPM-Solver++(2M) (Lu et al. 2022, arXiv:2211.01095): second order multistep, first order on the first step and
  * on the step to sigma = 0 (k-diffusion `sample_dpmpp_2m`, which PuLID v1.1 copies). Deterministic.
  */
-export const sampleDpmpp2m: Sampler = (model, x, sigmas, opts = {}) => {
-  checkSigmas("dpmpp_2m", x, sigmas);
-  let old: Float64Array | null = null;
-  for (let i = 0; i + 1 < sigmas.length; i++) {
-    const sigma = sigmas[i]!;
-    const sigmaNext = sigmas[i + 1]!;
-    const denoised = call(model, x, sigma);
-    opts.callback?.({ i, x, sigma, sigmaNext, denoised });
-    const c = dpmpp2mCoefs(sigma, sigmaNext, old === null ? null : sigmas[i - 1]!);
-    x = applyStep(c, x, denoised, old);
-    old = denoised;
-  }
-  return x;
-};
+export const sampleDpmpp2m: Sampler = hostSampler("dpmpp_2m", false);
 
 /**
  * Few-step x0 loop of consistency / LCM / Lightning-style distilled models (k-diffusion `sample_lcm`): take the
  * model's x0 estimate, re-noise it to the next sigma with fresh noise, repeat; the last step returns x0.
  */
-export const sampleLcm: Sampler = (model, x, sigmas, opts = {}) => {
-  checkSigmas("lcm", x, sigmas);
-  const noise = needNoise("lcm", opts);
-  for (let i = 0; i + 1 < sigmas.length; i++) {
-    const sigma = sigmas[i]!;
-    const sigmaNext = sigmas[i + 1]!;
-    const denoised = call(model, x, sigma);
-    opts.callback?.({ i, x, sigma, sigmaNext, denoised });
-    const c = lcmCoefs(sigmaNext);
-    x = applyStep(c, x, denoised, null, c.noise === 0 ? null : drawNoise(noise, sigma, sigmaNext, x.length));
-  }
-  return x;
-};
+export const sampleLcm: Sampler = hostSampler("lcm", true);
 
-/** Sampler names accepted by `getSampler` (k-diffusion names; "ddim" is Euler, which DDIM with eta 0 equals). */
-export const SAMPLER_NAMES = ["euler", "euler_ancestral", "dpmpp_2m", "lcm", "ddim"] as const;
-export type SamplerName = (typeof SAMPLER_NAMES)[number];
 
 const SAMPLERS: Record<SamplerName, Sampler> = {
   euler: sampleEuler,
