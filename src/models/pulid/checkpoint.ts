@@ -11,6 +11,7 @@
  * `pulid_encoder.latents` -> flux), never from the file name. Module sizes are read from the tensor shapes,
  * so tiny test checkpoints in the same layout load through the same functions.
  */
+import { openSync, readSync, fstatSync, closeSync } from "node:fs";
 import { openWeights, type WeightsReader } from "../../engine/io/weights.ts";
 import { PulidError, WeightFileError } from "../../engine/errors.ts";
 import type { HostTensor } from "../../engine/host-tensor.ts";
@@ -107,9 +108,27 @@ export function openPulidCheckpoint(path: string): PulidCheckpointFile {
   };
 }
 
+/** A safetensors file cut inside its header reads as a header longer than the file: that is truncation too. */
+function headerCutShort(path: string): boolean {
+  try {
+    const fd = openSync(path, "r");
+    try {
+      const len = new Uint8Array(8);
+      if (readSync(fd, len, 0, 8, 0) < 8) return false;
+      const headerLen = Number(new DataView(len.buffer).getBigUint64(0, true));
+      return headerLen < 100_000_000 && 8 + headerLen > fstatSync(fd).size;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
+}
+
 function wrapFileError(path: string, e: unknown): unknown {
   if (!(e instanceof WeightFileError)) return e;
-  const code = e.code === "file_not_found" || e.code === "truncated" ? e.code : "unreadable";
+  const truncated = e.code === "truncated" || (e.code === "bad_header" && headerCutShort(path));
+  const code = e.code === "file_not_found" ? e.code : truncated ? "truncated" : "unreadable";
   const what = code === "file_not_found" ? "PuLID checkpoint not found" : code === "truncated" ? "PuLID checkpoint is truncated (incomplete download?)" : "cannot read PuLID checkpoint";
   return new PulidCheckpointError(code, path, `${what}: ${e.message}\nExpected one of:\n  ${Object.values(PULID_LAYOUTS).join("\n  ")}`, { cause: e });
 }
