@@ -105,7 +105,7 @@ function valueInfo(f: FileBytes, start: number, end: number): OnnxValueInfo {
           if (d.field !== 1 || d.wire !== 2) continue; // dim
           let dim: number | string | null = null;
           for (const v of fields(f, d.start, d.start + d.len)) {
-            if (v.field === 1 && v.wire === 0) dim = v.value;
+            if (v.field === 1 && v.wire === 0) dim = v.value < 2 ** 53 ? v.value : null; // negative int64 (-1): unknown
             if (v.field === 2 && v.wire === 2) dim = text(f, v);
           }
           dims.push(dim);
