@@ -8,6 +8,7 @@
  * - diffusers adapter: `parseSchedulerConfig(scheduler_config.json)` + `createScheduler(config, steps)` reproduce
  *   EulerDiscrete, EulerAncestralDiscrete, DPMSolverMultistep and DDIM (v0.25.0) step for step.
  * - PuLID v1.1's Karras + DPM++ 2M path: `PulidV11Schedule`.
+ * - traced rollouts over engine tensors (same loop, same coefficients): `traceSampler`.
  * - `GaussianSource`: seeded, platform-independent standard normal numbers.
  */
 export { DiffusionError, type DiffusionErrorCode } from "./errors.ts";
@@ -58,3 +59,5 @@ export { applyGuidance, guidedNet, type GuidanceOptions, type GuidedNetOptions, 
 export { SCHEDULER_CLASSES, parseSchedulerConfig, type SchedulerClass, type SchedulerConfig } from "./diffusers-config.ts";
 export { createScheduler, type Scheduler, type StepOutput, type StepExtras } from "./diffusers-scheduler.ts";
 export { PulidV11Schedule, type PulidV11ScheduleOptions } from "./pulid-v11.ts";
+export { rollout, samplerCoefs, type StepArith, type RolloutOptions } from "./samplers.ts";
+export { traceSampler, applyStepTensor, tensorArith } from "./traced.ts";
