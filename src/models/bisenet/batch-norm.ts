@@ -1,0 +1,31 @@
+/**
+ * Eval-mode BatchNorm2d with PyTorch's parameter names (`weight`, `bias`, `running_mean`, `running_var`):
+ * y = (x - running_mean) / sqrt(running_var + eps) * weight + bias, written as one per-channel scale and shift.
+ * Batch statistics are never used (inference only); `num_batches_tracked` is not a parameter here (loaders drop it).
+ */
+import { Module } from "../../nn/module.ts";
+import { Parameter } from "../../nn/parameter.ts";
+import type { Tensor } from "../../engine/tensor.ts";
+import * as ops from "../../engine/ops.ts";
+
+export class BatchNorm2d extends Module {
+  weight: Parameter;
+  bias: Parameter;
+  running_mean: Parameter;
+  running_var: Parameter;
+  constructor(readonly channels: number, readonly eps = 1e-5) {
+    super();
+    this.weight = new Parameter([channels], { kind: "ones" });
+    this.bias = new Parameter([channels], { kind: "zeros" });
+    this.running_mean = new Parameter([channels], { kind: "zeros" });
+    this.running_var = new Parameter([channels], { kind: "ones" });
+    this.running_mean.requiresGrad = false;
+    this.running_var.requiresGrad = false;
+  }
+  /** x [N, C, H, W] -> same shape. */
+  forward(x: Tensor): Tensor {
+    const scale = ops.mul(this.weight, ops.rsqrt(ops.add(this.running_var, this.eps))); // [C]
+    const shift = ops.sub(this.bias, ops.mul(this.running_mean, scale));
+    return ops.add(ops.mul(x, ops.reshape(scale, [-1, 1, 1])), ops.reshape(shift, [-1, 1, 1]));
+  }
+}
