@@ -8,9 +8,18 @@ import { dirname, join } from "node:path";
 import { parseFlags, UsageError, type Command } from "../command.ts";
 import { writeFileAtomic } from "../../engine/atomic-write.ts";
 import type { Module } from "../../nn/module.ts";
+import { IDEncoder } from "../../models/pulid/id-encoder.ts";
+import { IDFormer } from "../../models/pulid/id-former.ts";
+import { EvaVisionTransformer } from "../../models/eva/vision-transformer.ts";
+import { BiSeNet } from "../../models/bisenet/bisenet.ts";
 import { SDXL_UNET_CONFIG, TINY_SDXL_UNET_CONFIG, type UNet2DConditionConfig } from "../../models/unet/config.ts";
 import { UNet2DConditionModel } from "../../models/unet/unet2d-condition.ts";
 import { checkpointBytes, writeRandomCheckpoint, type CheckpointDType } from "../../models/unet/random-checkpoint.ts";
+import { writeRandomPulidCheckpoint, sdxlIdAttnLayerDims } from "../../models/pulid/random-checkpoint.ts";
+import { ID_ENCODER_V1_CONFIG, ID_ENCODER_TINY_CONFIG } from "../../models/pulid/id-encoder.ts";
+import { ID_FORMER_V1_1_CONFIG, ID_FORMER_TINY_CONFIG } from "../../models/pulid/id-former.ts";
+import { writeRandomEvaCheckpoint, EVA02_CLIP_L_14_336, EVA02_TINY } from "../../models/eva/index.ts";
+import { writeRandomBiSeNetCheckpoint, BISENET_FACEXLIB, BISENET_TINY } from "../../models/bisenet/index.ts";
 
 /** One writable architecture: its configs, and how a module plus its layout files are produced. */
 interface RandomArch {
@@ -20,7 +29,15 @@ interface RandomArch {
   build(config: string): { module: Module; configJson?: Record<string, unknown> };
   /** `--out` names a file (.safetensors) or a folder; for a folder, the weights file name. */
   folderWeights?: (dtype: CheckpointDType) => string;
+  /**
+   * Writes the whole file itself (layouts that are not one module's safetensors: torch zip, key prefixes, extra
+   * groups). `dtype` is undefined when --dtype was not given (the published dtype is then used).
+   */
+  write?: (out: string, o: { config: string; dtype: CheckpointDType | undefined; seed: number }) => Promise<void>;
 }
+
+/** Tiny ID-attention layout for the tiny configs: two attn2 projections (k = 1, 3). */
+const TINY_ID_ATTN = new Map([[1, 32], [3, 64]]);
 
 function unetConfigJson(c: UNet2DConditionConfig): Record<string, unknown> {
   return { _class_name: "UNet2DConditionModel", _diffusers_version: "0.25.0", ...c };
@@ -35,6 +52,33 @@ const ARCHS: Record<string, RandomArch> = {
       return { module: new UNet2DConditionModel(c), configJson: unetConfigJson(c) };
     },
     folderWeights: (dtype) => (dtype === "float16" ? "diffusion_pytorch_model.fp16.safetensors" : "diffusion_pytorch_model.safetensors"),
+  },
+  "idencoder-v1": {
+    summary: "PuLID v1 file like pulid_v1.bin (torch zip, float32): id_adapter.* (IDEncoder) + id_adapter_attn_layers.{k}.* (tiny: 2 projections)",
+    configs: ["tiny", "full"],
+    build: (config) => ({ module: new IDEncoder(config === "full" ? ID_ENCODER_V1_CONFIG : ID_ENCODER_TINY_CONFIG) }),
+    write: (out, o) =>
+      writeRandomPulidCheckpoint(out, "v1", { encoder: o.config === "full" ? ID_ENCODER_V1_CONFIG : ID_ENCODER_TINY_CONFIG, attnLayerDims: o.config === "full" ? sdxlIdAttnLayerDims() : TINY_ID_ATTN, seed: o.seed, ...(o.dtype ? { dtype: o.dtype } : {}) }),
+  },
+  "idformer-v1.1": {
+    summary: "PuLID v1.1 file like pulid_v1.1.safetensors (float16): id_adapter.* (IDFormer) + id_adapter_attn_layers.{k}.* (tiny: 2 projections)",
+    configs: ["tiny", "full"],
+    build: (config) => ({ module: new IDFormer(config === "full" ? ID_FORMER_V1_1_CONFIG : ID_FORMER_TINY_CONFIG) }),
+    write: (out, o) =>
+      writeRandomPulidCheckpoint(out, "v1.1", { encoder: o.config === "full" ? ID_FORMER_V1_1_CONFIG : ID_FORMER_TINY_CONFIG, attnLayerDims: o.config === "full" ? sdxlIdAttnLayerDims() : TINY_ID_ATTN, seed: o.seed, ...(o.dtype ? { dtype: o.dtype } : {}) }),
+  },
+  "eva02-l-336": {
+    summary: "EVA02-CLIP vision tower like EVA02_CLIP_L_336_psz14_s6B.pt (torch zip, float16): visual.* plus a stand-in text tower the loader skips",
+    configs: ["tiny", "full"],
+    build: (config) => ({ module: new EvaVisionTransformer(config === "full" ? EVA02_CLIP_L_14_336 : EVA02_TINY) }),
+    write: (out, o) =>
+      writeRandomEvaCheckpoint(out, { config: o.config === "full" ? EVA02_CLIP_L_14_336 : EVA02_TINY, seed: o.seed, format: out.endsWith(".safetensors") ? "safetensors" : "torch", ...(o.dtype ? { dtype: o.dtype } : {}) }),
+  },
+  bisenet: {
+    summary: "facexlib face parsing like parsing_bisenet.pth (torch zip, float32, with num_batches_tracked)",
+    configs: ["tiny", "full"],
+    build: (config) => ({ module: new BiSeNet(config === "full" ? BISENET_FACEXLIB : BISENET_TINY) }),
+    write: (out, o) => writeRandomBiSeNetCheckpoint(out, { config: o.config === "full" ? BISENET_FACEXLIB : BISENET_TINY, seed: o.seed }),
   },
 };
 
@@ -63,6 +107,13 @@ async function writeRandom(argv: string[]): Promise<number> {
   const seed = Number(flags.seed ?? 0);
   if (!Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, got '${String(flags.seed)}'`);
 
+  if (arch.write) {
+    mkdirSync(dirname(flags.out), { recursive: true });
+    const module = arch.build(config).module.bindNames();
+    await arch.write(flags.out, { config, dtype: flags.dtype === undefined ? undefined : dtype, seed });
+    console.log(`wrote ${flags.out}: ${archName} (${config}), ${module.numParameters().toLocaleString("en-US")} model parameters`);
+    return 0;
+  }
   const { module, configJson } = arch.build(config);
   const params = module.bindNames().namedParameters();
   const single = flags.out.endsWith(".safetensors") || !arch.folderWeights;

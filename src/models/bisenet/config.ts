@@ -20,6 +20,9 @@ export interface BiSeNetConfig {
 
 export const BISENET_FACEXLIB: BiSeNetConfig = { num_class: 19, resnet_widths: [64, 128, 256, 512], context_channels: 128, aux_mid_channels: 64 };
 
+/** A tiny BiSeNet for tests (same structure, narrow widths). */
+export const BISENET_TINY: BiSeNetConfig = { num_class: 19, resnet_widths: [4, 8, 8, 16], context_channels: 8, aux_mid_channels: 4 };
+
 /** The CelebAMask-HQ class names of `parsing_bisenet.pth`, by output index. */
 export const FACE_PARSING_CLASSES = [
   "background", "skin", "l_brow", "r_brow", "l_eye", "r_eye", "eye_g", "l_ear", "r_ear", "ear_r",

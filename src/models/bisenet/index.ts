@@ -1,5 +1,5 @@
 /** facexlib BiSeNet face parsing: config, model, loader, random checkpoints. */
-export { BiSeNetError, BISENET_FACEXLIB, FACE_PARSING_CLASSES, type BiSeNetConfig } from "./config.ts";
+export { BiSeNetError, BISENET_FACEXLIB, BISENET_TINY, FACE_PARSING_CLASSES, type BiSeNetConfig } from "./config.ts";
 export { BiSeNet, resizeNearest, type BiSeNetOutputs } from "./bisenet.ts";
 export { BatchNorm2d } from "./batch-norm.ts";
 export { ResNet18, BasicBlock } from "./resnet.ts";

@@ -31,6 +31,11 @@ export const EVA02_CLIP_L_14_336: EvaVisionConfig = {
   qkv_bias: true, rope: true, pt_hw_seq_len: 16, intp_freq: true, naiveswiglu: true, subln: true,
 };
 
+/** A tiny tower for tests (the shared parity fixture's sizes: 24 layers of width 32, 28x28 images, 7x7 patches). */
+export const EVA02_TINY: EvaVisionConfig = {
+  ...EVA02_CLIP_L_14_336, embed_dim: 16, image_size: 28, patch_size: 7, width: 32, head_width: 8,
+};
+
 /**
  * Reads `{ embed_dim, vision_cfg: {...} }` (the model config JSON) or a flat vision config. Only what PuLID's
  * tower uses is supported: the EVA path (`eva_model_name`), sub-LN attention, SwiGLU, CLS pooling, no layer scale,

@@ -1,5 +1,5 @@
 /** EVA02-CLIP vision tower: config, model, loader, random checkpoints. */
-export { EvaError, EVA02_CLIP_L_14_336, parseEvaConfig, swigluHidden, defaultHiddenBlocks, type EvaVisionConfig } from "./config.ts";
+export { EvaError, EVA02_CLIP_L_14_336, EVA02_TINY, parseEvaConfig, swigluHidden, defaultHiddenBlocks, type EvaVisionConfig } from "./config.ts";
 export { EvaVisionTransformer, PatchEmbed, l2Normalize, type EvaVisionOutput } from "./vision-transformer.ts";
 export { EvaAttention } from "./attention.ts";
 export { EvaBlock, SwiGLU } from "./block.ts";

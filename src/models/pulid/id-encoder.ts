@@ -34,6 +34,9 @@ export interface IdEncoderConfig {
 /** The published PuLID v1 sizes (54,886,400 parameters). */
 export const ID_ENCODER_V1_CONFIG: IdEncoderConfig = { width: 1280, context_dim: 2048, num_token: 5, vit_dim: 1024, num_vit_layers: 5 };
 
+/** A tiny IDEncoder for tests (the sizes of the shared parity fixture). */
+export const ID_ENCODER_TINY_CONFIG: IdEncoderConfig = { width: 40, context_dim: 32, num_token: 5, vit_dim: 24, num_vit_layers: 5 };
+
 /** nn.LeakyReLU as a parameterless module (it occupies an index in the Sequential key numbering). */
 export class LeakyReLU extends Module {
   constructor(readonly slope = 0.01) {

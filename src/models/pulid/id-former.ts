@@ -37,6 +37,11 @@ export const ID_FORMER_V1_1_CONFIG: IdFormerConfig = {
   dim: 1024, depth: 10, dim_head: 64, heads: 16, num_id_token: 5, num_queries: 32, output_dim: 2048, ff_mult: 4, vit_dim: 1024, id_cond_dim: 1280,
 };
 
+/** A tiny IDFormer for tests (the sizes of the shared parity fixture). */
+export const ID_FORMER_TINY_CONFIG: IdFormerConfig = {
+  dim: 32, depth: 10, dim_head: 8, heads: 4, num_id_token: 5, num_queries: 8, output_dim: 24, ff_mult: 4, vit_dim: 24, id_cond_dim: 40,
+};
+
 /** Number of EVA-CLIP scales the reference iterates over (a literal 5 there). */
 const NUM_SCALES = 5;
 
