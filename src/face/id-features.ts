@@ -23,6 +23,7 @@ import { ffhqCrop, type AlignedFace } from "./align.ts";
 import { bisenetInput, evaInput, parsingLabels } from "./eva-input.ts";
 import { checkFaceModelFiles, faceModelPaths, type ModelFileSpec } from "./model-files.ts";
 import { openScrfd, type ScrfdModel } from "./scrfd-model.ts";
+import { bisenetParser } from "./bisenet-parser.ts";
 import { openArcFace, type ArcFaceEmbedding, type ArcFaceModel } from "./arcface-model.ts";
 
 /**
@@ -107,8 +108,11 @@ export interface OpenedFaceModels extends FaceModels {
 }
 
 export interface OpenFaceModelsOptions extends SessionOptions {
-  /** Builds the parser from the BiSeNet weights path (`<models>/facexlib/parsing_bisenet.pth`). */
-  readonly parser: (bisenetPath: string) => Promise<FaceParser>;
+  /**
+   * Builds the parser from the BiSeNet weights path (`<models>/facexlib/parsing_bisenet.pth`). Default:
+   * facexlib's BiSeNet run by the engine (`bisenetParser`).
+   */
+  readonly parser?: (bisenetPath: string) => Promise<FaceParser>;
   /**
    * Files to require up front, so one error lists everything missing. Default: all four (SCRFD, ArcFace,
    * BiSeNet, EVA-CLIP), since the ID features are useless without EVA-CLIP.
@@ -129,7 +133,7 @@ export async function openFaceModels(modelsDir: string, opts: OpenFaceModelsOpti
   try {
     const recognizer = await openArcFace(paths.arcface, opts);
     try {
-      const parser = await opts.parser(paths.bisenet);
+      const parser = opts.parser ? await opts.parser(paths.bisenet) : await bisenetParser(paths.bisenet, opts);
       return { detector, recognizer, parser, dispose: async () => void (await Promise.all([detector.dispose(), recognizer.dispose()])) };
     } catch (e) {
       await recognizer.dispose();
