@@ -5,7 +5,7 @@
  */
 import { HostTensor } from "../../engine/host-tensor.ts";
 import { Rng } from "../../engine/rng.ts";
-import { saveTorchCheckpoint } from "../torch-save.ts";
+import { saveTorchCheckpoint } from "../../engine/io/torch-save.ts";
 import { BiSeNet } from "./bisenet.ts";
 import { BatchNorm2d } from "./batch-norm.ts";
 import { BISENET_FACEXLIB, type BiSeNetConfig } from "./config.ts";

@@ -6,7 +6,7 @@ import { HostTensor } from "../../engine/host-tensor.ts";
 import type { DType } from "../../engine/dtype.ts";
 import { Rng } from "../../engine/rng.ts";
 import { saveSafetensors } from "../../engine/io/safetensors.ts";
-import { saveTorchCheckpoint } from "../torch-save.ts";
+import { saveTorchCheckpoint } from "../../engine/io/torch-save.ts";
 import { EvaVisionTransformer } from "./vision-transformer.ts";
 import { EVA02_CLIP_L_14_336, type EvaVisionConfig } from "./config.ts";
 

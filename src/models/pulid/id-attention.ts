@@ -15,7 +15,7 @@
  * weights. The reference sets NUM_ZERO/ORTHO as module globals; here they are a per-call settings object.
  */
 import { Module, StateDictError, type StateDictIssue, type WeightSource } from "../../nn/module.ts";
-import { Linear } from "../../nn/layers.ts";
+import { Linear } from "../unet/linear.ts";
 import type { Tensor } from "../../engine/tensor.ts";
 import * as ops from "../../engine/ops.ts";
 import { PulidError, WeightFileError } from "../../engine/errors.ts";

@@ -7,7 +7,7 @@ import { saveSafetensors } from "../../engine/io/safetensors.ts";
 import { HostTensor } from "../../engine/host-tensor.ts";
 import { Rng } from "../../engine/rng.ts";
 import type { DType } from "../../engine/dtype.ts";
-import { saveTorchCheckpoint } from "../torch-save.ts";
+import { saveTorchCheckpoint } from "../../engine/io/torch-save.ts";
 import { IDEncoder, ID_ENCODER_V1_CONFIG, type IdEncoderConfig } from "./id-encoder.ts";
 import { IDFormer, ID_FORMER_V1_1_CONFIG, type IdFormerConfig } from "./id-former.ts";
 

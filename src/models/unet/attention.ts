@@ -5,7 +5,7 @@
  * different processors (PuLID's ID attention, plain attention) cannot mix.
  */
 import { Module } from "../../nn/module.ts";
-import { Linear } from "../../nn/layers.ts";
+import { Linear } from "./linear.ts";
 import type { Tensor } from "../../engine/tensor.ts";
 import * as ops from "../../engine/ops.ts";
 

@@ -3,7 +3,7 @@
  * `get_timestep_embedding` (sinusoidal) and `TimestepEmbedding` (Linear -> SiLU -> Linear).
  */
 import { Module } from "../../nn/module.ts";
-import { Linear } from "../../nn/layers.ts";
+import { Linear } from "./linear.ts";
 import type { Tensor } from "../../engine/tensor.ts";
 import { HostTensor } from "../../engine/host-tensor.ts";
 import * as ops from "../../engine/ops.ts";

@@ -3,7 +3,8 @@
  * options SD/SDXL UNets use: SiLU, default time scale shift, 3x3 convs, 1x1 shortcut when channels change.
  */
 import { Module } from "../../nn/module.ts";
-import { Conv2d, GroupNorm, Linear } from "../../nn/layers.ts";
+import { Conv2d, GroupNorm } from "../../nn/layers.ts";
+import { Linear } from "./linear.ts";
 import type { Tensor } from "../../engine/tensor.ts";
 import { HostTensor } from "../../engine/host-tensor.ts";
 import * as ops from "../../engine/ops.ts";

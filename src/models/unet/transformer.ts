@@ -4,7 +4,8 @@
  * cross-attention and GEGLU feed-forward; GroupNorm(eps 1e-6) and a linear or 1x1-conv projection in and out.
  */
 import { Module } from "../../nn/module.ts";
-import { Conv2d, GroupNorm, LayerNorm, Linear } from "../../nn/layers.ts";
+import { Conv2d, GroupNorm, LayerNorm } from "../../nn/layers.ts";
+import { Linear } from "./linear.ts";
 import type { Tensor } from "../../engine/tensor.ts";
 import * as ops from "../../engine/ops.ts";
 import { Attention, Identity, type ProcessorSelector } from "./attention.ts";

@@ -13,7 +13,7 @@ import { ropeTables, rotateHalf } from "../../../src/models/eva/rope.ts";
 import { loadEvaVisual } from "../../../src/models/eva/load.ts";
 import { writeRandomEvaCheckpoint } from "../../../src/models/eva/random-checkpoint.ts";
 import { loadWeights } from "../../../src/engine/io/weights.ts";
-import { saveTorchCheckpoint } from "../../../src/models/torch-save.ts";
+import { saveTorchCheckpoint } from "../../../src/engine/io/torch-save.ts";
 import { HostTensor } from "../../../src/engine/host-tensor.ts";
 import { input } from "../../../src/engine/tensor.ts";
 import { evaluate } from "../../../src/engine/compile.ts";

@@ -7,11 +7,11 @@
  * `archive/data/<i>` (one storage per tensor, little-endian) and `archive/byteorder`. Only the globals the
  * engine's safe reader allows are used. Files over 4 GiB (zip64) are refused.
  */
-import { crc32 } from "../engine/io/zip.ts";
-import { writeFileAtomic } from "../engine/atomic-write.ts";
-import type { HostTensor } from "../engine/host-tensor.ts";
-import type { DType } from "../engine/dtype.ts";
-import { PulidError } from "../engine/errors.ts";
+import { crc32 } from "./zip.ts";
+import { writeFileAtomic } from "../atomic-write.ts";
+import type { HostTensor } from "../host-tensor.ts";
+import type { DType } from "../dtype.ts";
+import { PulidError } from "../errors.ts";
 
 const STORAGE: Partial<Record<DType, string>> = {
   float32: "FloatStorage",
@@ -104,15 +104,21 @@ function encodeStateDictPickle(entries: readonly (readonly [string, HostTensor])
   return p.bytes();
 }
 
-/** Zip chunks (stored, no compression) for the given entries; data is referenced, not copied. */
-function storedZip(entries: readonly (readonly [string, Uint8Array])[]): Uint8Array[] {
+/**
+ * Zip chunks (stored, no compression) for the given entries; data is referenced, not copied. `crc` is a
+ * parameter so tests can forge archives with wrong checksums.
+ */
+export function storedZip(
+  entries: readonly (readonly [string, Uint8Array])[],
+  crc: (b: Uint8Array) => number = crc32,
+): Uint8Array[] {
   const out: Uint8Array[] = [];
   const central: Uint8Array[] = [];
   let offset = 0;
   const enc = new TextEncoder();
   for (const [name, data] of entries) {
     const n = enc.encode(name);
-    const c = crc32(data);
+    const c = crc(data);
     const local = new DataView(new ArrayBuffer(30));
     local.setUint32(0, 0x04034b50, true);
     local.setUint16(4, 20, true);
