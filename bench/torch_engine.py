@@ -1,0 +1,268 @@
+"""PyTorch side of `npm run bench:engine` (run by bench/engine.ts as a subprocess; installs nothing).
+
+Usage: python3 torch_engine.py '<json request>'; prints one JSON line. Requests ({"mode": ...}):
+  probe    matmul GFLOP/s (2048, 4096) and a checksum of a seeded 2048 matmul (to compare BLAS settings)
+  measure  {"measure": "a"|"b"|"c", "batch", "steps", "warmup"}: seconds per training step
+  check    {"weights": path, "out": path}: block (a) on the weights/inputs in a safetensors file; writes the
+           loss and gradients (x, to_k, to_v) to `out` as safetensors
+The modules mirror bench/blocks.ts (same parameter names).
+"""
+import json
+import struct
+import sys
+import time
+
+try:
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+except ImportError:
+    print(json.dumps({"error": "PyTorch not found"}))
+    sys.exit(0)
+
+import numpy as np
+
+
+def heads(x, h):
+    b, l, c = x.shape
+    return x.reshape(b, l, h, c // h).transpose(1, 2)
+
+
+def merge(x):
+    b, h, l, d = x.shape
+    return x.transpose(1, 2).reshape(b, l, h * d)
+
+
+def attention(q, k, v):
+    logits = (q @ k.transpose(-1, -2)) * (q.shape[-1] ** -0.5)
+    return logits.softmax(-1) @ v
+
+
+class ResnetBlock(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.norm1 = nn.GroupNorm(32, c, 1e-5)
+        self.conv1 = nn.Conv2d(c, c, 3, padding=1)
+        self.norm2 = nn.GroupNorm(32, c, 1e-5)
+        self.conv2 = nn.Conv2d(c, c, 3, padding=1)
+
+    def forward(self, x):
+        h = self.conv1(F.silu(self.norm1(x)))
+        h = self.conv2(F.silu(self.norm2(h)))
+        return x + h
+
+
+class Attention(nn.Module):
+    def __init__(self, dim, context_dim, n_heads):
+        super().__init__()
+        self.n_heads = n_heads
+        self.to_q = nn.Linear(dim, dim, bias=False)
+        self.to_k = nn.Linear(context_dim, dim, bias=False)
+        self.to_v = nn.Linear(context_dim, dim, bias=False)
+        self.to_out = nn.Linear(dim, dim)
+
+    def forward(self, x, context=None):
+        ctx = x if context is None else context
+        h = self.n_heads
+        o = attention(heads(self.to_q(x), h), heads(self.to_k(ctx), h), heads(self.to_v(ctx), h))
+        return self.to_out(merge(o))
+
+
+class GegluFeedForward(nn.Module):
+    def __init__(self, dim, inner):
+        super().__init__()
+        self.proj = nn.Linear(dim, 2 * inner)
+        self.out = nn.Linear(inner, dim)
+
+    def forward(self, x):
+        value, gate = self.proj(x).chunk(2, dim=-1)
+        return self.out(value * F.gelu(gate))
+
+
+class BasicTransformerBlock(nn.Module):
+    def __init__(self, dim, context_dim, n_heads):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn1 = Attention(dim, dim, n_heads)
+        self.norm2 = nn.LayerNorm(dim)
+        self.attn2 = Attention(dim, context_dim, n_heads)
+        self.norm3 = nn.LayerNorm(dim)
+        self.ff = GegluFeedForward(dim, 4 * dim)
+
+    def forward(self, x, context):
+        h = x + self.attn1(self.norm1(x))
+        h = h + self.attn2(self.norm2(h), context)
+        return h + self.ff(self.norm3(h))
+
+
+class Transformer2D(nn.Module):
+    def __init__(self, c, context_dim, n_heads):
+        super().__init__()
+        self.norm = nn.GroupNorm(32, c, 1e-6)
+        self.proj_in = nn.Linear(c, c)
+        self.block = BasicTransformerBlock(c, context_dim, n_heads)
+        self.proj_out = nn.Linear(c, c)
+
+    def forward(self, x, context):
+        b, c, h, w = x.shape
+        tokens = self.norm(x).reshape(b, c, h * w).transpose(1, 2)
+        y = self.proj_out(self.block(self.proj_in(tokens), context))
+        return x + y.transpose(1, 2).reshape(b, c, h, w)
+
+
+class UNetLikeBlock(nn.Module):
+    def __init__(self, width=320, context_dim=2048, n_heads=5):
+        super().__init__()
+        self.resnet = ResnetBlock(width)
+        self.attn = Transformer2D(width, context_dim, n_heads)
+
+    def forward(self, x, context):
+        return self.attn(self.resnet(x), context)
+
+
+class VitAttention(nn.Module):
+    def __init__(self, dim, n_heads):
+        super().__init__()
+        self.n_heads = n_heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        q, k, v = self.qkv(x).chunk(3, dim=-1)
+        h = self.n_heads
+        return self.proj(merge(attention(heads(q, h), heads(k, h), heads(v, h))))
+
+
+class VitBlock(nn.Module):
+    def __init__(self, dim=768, n_heads=12, mlp=3072):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim, eps=1e-6)
+        self.attn = VitAttention(dim, n_heads)
+        self.norm2 = nn.LayerNorm(dim, eps=1e-6)
+        self.fc1 = nn.Linear(dim, mlp)
+        self.fc2 = nn.Linear(mlp, dim)
+
+    def forward(self, x):
+        h = x + self.attn(self.norm1(x))
+        return h + self.fc2(F.gelu(self.fc1(self.norm2(h))))
+
+
+def loss_of(y):
+    return (y * y).mean()
+
+
+# --- safetensors (float32 only), written and read here so the bench needs no extra package ---------------
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        raw = f.read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    out = {}
+    for k, v in header.items():
+        if k == "__metadata__":
+            continue
+        if v["dtype"] != "F32":
+            raise ValueError(f"{k}: only F32 is supported here, got {v['dtype']}")
+        a, b = v["data_offsets"]
+        out[k] = torch.from_numpy(np.frombuffer(raw, dtype="<f4", count=(b - a) // 4, offset=8 + n + a).copy()).reshape(v["shape"])
+    return out
+
+
+def write_safetensors(path, tensors):
+    header, blobs, off = {}, [], 0
+    for k, t in tensors.items():
+        data = t.detach().contiguous().numpy().astype("<f4").tobytes()
+        header[k] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [off, off + len(data)]}
+        blobs.append(data)
+        off += len(data)
+    h = json.dumps(header).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+# --- modes ---------------------------------------------------------------------------------------------
+
+def probe(_req):
+    gflops = {}
+    checksum = None
+    for n in (2048, 4096):
+        g = torch.Generator().manual_seed(n)
+        a = torch.randn(n, n, generator=g)
+        b = torch.randn(n, n, generator=g)
+        c = a @ b
+        if checksum is None:
+            checksum = float(c.double().abs().sum())
+        best = float("inf")
+        for _ in range(3 if n == 2048 else 2):
+            t = time.perf_counter()
+            a @ b
+            best = min(best, time.perf_counter() - t)
+        gflops[str(n)] = 2 * n ** 3 / best / 1e9
+    return {"gflops": gflops, "checksum": checksum}
+
+
+def step_fn(measure, batch):
+    """Returns a closure running one training step (forward + backward to the measure's gradients)."""
+    torch.manual_seed(0)
+    if measure in ("a", "b"):
+        m = UNetLikeBlock()
+        x = torch.randn(batch, 320, 32, 32)
+        ctx = torch.randn(batch, 77, 2048)
+        if measure == "a":
+            for p in m.parameters():
+                p.requires_grad_(False)
+            wrt = [m.attn.block.attn2.to_k.weight, m.attn.block.attn2.to_v.weight]
+            for p in wrt:
+                p.requires_grad_(True)
+            x.requires_grad_(True)
+            wrt = [x] + wrt
+        else:
+            wrt = list(m.parameters())
+        return lambda: torch.autograd.grad(loss_of(m(x, ctx)), wrt)
+    m = VitBlock()
+    x = torch.randn(batch, 77, 768)
+    wrt = list(m.parameters())
+    return lambda: torch.autograd.grad(loss_of(m(x)), wrt)
+
+
+def measure(req):
+    f = step_fn(req["measure"], req["batch"])
+    for _ in range(req["warmup"]):
+        f()
+    times = []
+    for _ in range(req["steps"]):
+        t = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - t)
+    return {"times": times}
+
+
+def check(req):
+    w = read_safetensors(req["weights"])
+    m = UNetLikeBlock()
+    m.load_state_dict({k: v for k, v in w.items() if k not in ("x", "context")}, strict=True)
+    for p in m.parameters():
+        p.requires_grad_(False)
+    wk, wv = m.attn.block.attn2.to_k.weight, m.attn.block.attn2.to_v.weight
+    wk.requires_grad_(True)
+    wv.requires_grad_(True)
+    x = w["x"].clone().requires_grad_(True)
+    loss = loss_of(m(x, w["context"]))
+    gx, gk, gv = torch.autograd.grad(loss, [x, wk, wv])
+    write_safetensors(req["out"], {"loss": loss.detach().reshape(1), "x": gx, "to_k": gk, "to_v": gv})
+    return {"ok": True}
+
+
+def main():
+    req = json.loads(sys.argv[1])
+    torch.set_num_threads(req.get("threads", 2))
+    torch.set_grad_enabled(True)
+    out = {"probe": probe, "measure": measure, "check": check}[req["mode"]](req)
+    out["torch"] = torch.__version__
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
