@@ -2,6 +2,7 @@
 
 Usage: python3 torch_engine.py '<json request>'; prints one JSON line. Requests ({"mode": ...}):
   probe    matmul GFLOP/s (2048, 4096) and a checksum of a seeded 2048 matmul (to compare BLAS settings)
+  wgrad    {"channels", "batch", "steps"}: seconds for a 3x3 conv's weight gradient alone (32x32)
   measure  {"measure": "a"|"b"|"c", "batch", "steps", "warmup"}: seconds per training step
   check    {"weights": path, "out": path}: block (a) on the weights/inputs in a safetensors file; writes the
            loss and gradients (x, to_k, to_v) to `out` as safetensors
@@ -239,6 +240,26 @@ def measure(req):
     return {"times": times}
 
 
+def wgrad(req):
+    """Weight gradient of a 3x3 conv (padding 1) alone: the engine's known weak spot."""
+    c, n = req["channels"], req["batch"]
+    g0 = torch.Generator().manual_seed(0)
+    x = torch.randn(n, c, 32, 32, generator=g0)
+    g = torch.randn(n, c, 32, 32, generator=g0)
+    w = torch.randn(c, c, 3, 3, generator=g0)
+
+    def f():
+        return torch.ops.aten.convolution_backward(g, x, w, None, [1, 1], [1, 1], [1, 1], False, [0, 0], 1, [False, False, True])[1]
+
+    f()
+    times = []
+    for _ in range(req["steps"]):
+        t = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - t)
+    return {"times": times}
+
+
 def check(req):
     w = read_safetensors(req["weights"])
     m = UNetLikeBlock()
@@ -259,7 +280,7 @@ def main():
     req = json.loads(sys.argv[1])
     torch.set_num_threads(req.get("threads", 2))
     torch.set_grad_enabled(True)
-    out = {"probe": probe, "measure": measure, "check": check}[req["mode"]](req)
+    out = {"probe": probe, "measure": measure, "wgrad": wgrad, "check": check}[req["mode"]](req)
     out["torch"] = torch.__version__
     print(json.dumps(out))
 
