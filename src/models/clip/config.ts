@@ -2,7 +2,7 @@
  * CLIP text encoder config: the fields of Hugging Face transformers' `CLIPTextConfig`, read from the same
  * `config.json` that diffusers' SDXL folders ship in `text_encoder/` and `text_encoder_2/`.
  */
-import { ModelFileError } from "./errors.ts";
+import { ModelFileError } from "../common/model-file-error.ts";
 
 /** Activations CLIP text configs use (`hidden_act`). */
 export type ClipHiddenAct = "quick_gelu" | "gelu" | "gelu_new" | "gelu_pytorch_tanh";

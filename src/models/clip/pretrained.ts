@@ -6,12 +6,12 @@
  */
 import type { SafetensorsFile } from "../../engine/io/safetensors.ts";
 import { StateDictError } from "../../nn/module.ts";
-import { ModelFileError } from "./errors.ts";
+import { ModelFileError } from "../common/model-file-error.ts";
 import { type ClipTextConfig, hasProjection, parseClipTextConfig } from "./config.ts";
 import { ClipTextModel, ClipTextModelWithProjection } from "./text-model.ts";
 import { ClipTokenizer } from "./tokenizer.ts";
-import { expectedLayout, openWeightsFile, resolveComponent, type ComponentSpec } from "./component-folder.ts";
-import { loadStateDictRenamed } from "./load-weights.ts";
+import { expectedLayout, openWeightsFile, resolveComponent, type ComponentSpec } from "../common/component-folder.ts";
+import { loadStateDictRenamed } from "../common/load-weights.ts";
 
 /** transformers < 4.31 saved the position ids buffer; the model computes positions itself. */
 const IGNORED_KEYS = new Set(["text_model.embeddings.position_ids"]);

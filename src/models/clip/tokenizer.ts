@@ -13,7 +13,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { HostTensor } from "../../engine/host-tensor.ts";
-import { ModelFileError } from "./errors.ts";
+import { ModelFileError } from "../common/model-file-error.ts";
 
 /** The pre-tokenisation pattern of CLIPTokenizer (applied case-insensitively, after lower-casing). */
 const CLIP_PATTERN = /<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+/giu;

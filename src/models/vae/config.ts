@@ -1,5 +1,5 @@
 /** diffusers `AutoencoderKL` config: the fields of `vae/config.json` (v0.25 plus the later optional ones). */
-import { ModelFileError } from "../clip/errors.ts";
+import { ModelFileError } from "../common/model-file-error.ts";
 
 export interface AutoencoderKLConfig {
   in_channels: number;

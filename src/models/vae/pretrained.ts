@@ -5,9 +5,9 @@
  */
 import type { SafetensorsFile } from "../../engine/io/safetensors.ts";
 import { StateDictError } from "../../nn/module.ts";
-import { ModelFileError } from "../clip/errors.ts";
-import { expectedLayout, openWeightsFile, resolveComponent, type ComponentSpec } from "../clip/component-folder.ts";
-import { loadStateDictRenamed } from "../clip/load-weights.ts";
+import { ModelFileError } from "../common/model-file-error.ts";
+import { expectedLayout, openWeightsFile, resolveComponent, type ComponentSpec } from "../common/component-folder.ts";
+import { loadStateDictRenamed } from "../common/load-weights.ts";
 import { parseAutoencoderKLConfig } from "./config.ts";
 import { AutoencoderKL } from "./autoencoder-kl.ts";
 

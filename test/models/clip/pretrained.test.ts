@@ -11,7 +11,7 @@ import type { Module } from "../../../src/nn/module.ts";
 import { ClipTextModel, ClipTextModelWithProjection } from "../../../src/models/clip/text-model.ts";
 import { TINY_CLIP_TEXT_L_CONFIG, TINY_CLIP_TEXT_BIGG_CONFIG } from "../../../src/models/clip/config.ts";
 import { loadClipTextEncoder } from "../../../src/models/clip/pretrained.ts";
-import { ModelFileError } from "../../../src/models/clip/errors.ts";
+import { ModelFileError } from "../../../src/models/common/model-file-error.ts";
 
 const root = mkdtempSync(join(tmpdir(), "sdxl-text-"));
 after(() => rmSync(root, { recursive: true, force: true }));

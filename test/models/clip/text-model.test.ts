@@ -13,7 +13,7 @@ import { input } from "../../../src/engine/tensor.ts";
 import { evaluate } from "../../../src/engine/compile.ts";
 import { HostTensor } from "../../../src/engine/host-tensor.ts";
 import { TraceError } from "../../../src/engine/errors.ts";
-import { ModelFileError } from "../../../src/models/clip/errors.ts";
+import { ModelFileError } from "../../../src/models/common/model-file-error.ts";
 
 test("full-size parameter counts match transformers (no weights allocated)", () => {
   // CLIP ViT-L/14 text tower (CLIPTextModel): 49408*768 + 77*768 + 12 layers * 7,087,872 + 2*768 = 123,060,480.

@@ -5,7 +5,7 @@ import { rmSync, writeFileSync, mkdtempSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { ClipTokenizer } from "../../../src/models/clip/tokenizer.ts";
 import { loadClipTokenizer } from "../../../src/models/clip/pretrained.ts";
-import { ModelFileError } from "../../../src/models/clip/errors.ts";
+import { ModelFileError } from "../../../src/models/common/model-file-error.ts";
 import { writeClipTokenizerFolder } from "./bpe-data.ts";
 
 // SDXL's tokenizer/ (CLIP-L) and tokenizer_2/ (OpenCLIP bigG) configs differ only in pad_token.

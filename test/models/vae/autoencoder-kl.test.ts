@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { AutoencoderKL } from "../../../src/models/vae/autoencoder-kl.ts";
 import { SDXL_VAE_CONFIG, TINY_VAE_CONFIG, parseAutoencoderKLConfig } from "../../../src/models/vae/config.ts";
-import { ModelFileError } from "../../../src/models/clip/errors.ts";
+import { ModelFileError } from "../../../src/models/common/model-file-error.ts";
 import { input } from "../../../src/engine/tensor.ts";
 import { evaluate } from "../../../src/engine/compile.ts";
 import { HostTensor } from "../../../src/engine/host-tensor.ts";

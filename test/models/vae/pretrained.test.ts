@@ -11,7 +11,7 @@ import { Rng } from "../../../src/engine/rng.ts";
 import { AutoencoderKL } from "../../../src/models/vae/autoencoder-kl.ts";
 import { TINY_VAE_CONFIG } from "../../../src/models/vae/config.ts";
 import { loadAutoencoderKL, renameLegacyVaeKey } from "../../../src/models/vae/pretrained.ts";
-import { ModelFileError } from "../../../src/models/clip/errors.ts";
+import { ModelFileError } from "../../../src/models/common/model-file-error.ts";
 import type { StateDictError } from "../../../src/nn/module.ts";
 
 const root = mkdtempSync(join(tmpdir(), "sdxl-vae-"));

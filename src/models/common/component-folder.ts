@@ -7,7 +7,7 @@ import { existsSync, readFileSync, statSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { SafetensorsFile } from "../../engine/io/safetensors.ts";
 import { PulidError } from "../../engine/errors.ts";
-import { ModelFileError } from "./errors.ts";
+import { ModelFileError } from "./model-file-error.ts";
 
 export interface ComponentSpec {
   /** What the folder holds, for messages (`CLIP text encoder (text_encoder/)`). */

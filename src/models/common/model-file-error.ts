@@ -1,4 +1,4 @@
-/** Errors of the CLIP text and VAE model layer: bad configs and model folders/files that do not fit. */
+/** Errors of the model-file layer (CLIP text, VAE, SDXL folders): bad configs and model folders/files that do not fit. */
 import { PulidError } from "../../engine/errors.ts";
 
 /**
