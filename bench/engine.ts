@@ -15,7 +15,7 @@
  * subprocess env only), plus any `--torch-env` candidates; results are compared by a matmul checksum and the
  * fastest matching setting is used. A PyTorch linked to the reference libblas is flagged (ratios unfair).
  *
- * Usage: npm run bench:engine [-- --json --steps 3 --warmup 1 --batch 16 --threads 2 --only a,b,c
+ * Usage: npm run bench:engine [-- --json --steps 4 --warmup 1 --batch 16 --threads 2 --only a,b,c
  *        --no-torch --no-check --no-memory --no-wgrad --mem-depth 8 --torch-env "OPENBLAS_CORETYPE=SkylakeX"]
  * With --json the last line is one JSON object.
  */
@@ -50,7 +50,7 @@ function opt(name: string, dflt: string): string {
 const json = flag("json");
 const threads = Number(opt("threads", "2"));
 const batch = Number(opt("batch", "16"));
-const steps = Number(opt("steps", "3"));
+const steps = Number(opt("steps", "4"));
 const warmup = Number(opt("warmup", "1"));
 const only = opt("only", "a,b,c").split(",").filter((s): s is MeasureId => s in TARGETS);
 const log = (s: string) => (json ? process.stderr.write(s + "\n") : console.log(s));
@@ -116,20 +116,26 @@ function ourStep(id: MeasureId, b: number): Step {
   return { run: async () => [...(await ts.run(feeds)).grads.values()], dispose: () => ts.dispose() };
 }
 
-async function timeOurs(id: MeasureId): Promise<{ times: number[]; compile_s: number }> {
+/** Compiles and warms up one measure; `time(k)` then appends k timed steps (seconds). */
+async function prepareOurs(id: MeasureId): Promise<{ times: number[]; compile_s: number; time(k: number): Promise<void>; dispose(): Promise<void> }> {
   const t0 = performance.now();
   const s = ourStep(id, batch);
   await s.run(); // includes session creation
   const compileS = (performance.now() - t0) / 1000;
   for (let i = 1; i < warmup; i++) await s.run();
   const times: number[] = [];
-  for (let i = 0; i < steps; i++) {
-    const t = performance.now();
-    await s.run();
-    times.push((performance.now() - t) / 1000);
-  }
-  await s.dispose();
-  return { times, compile_s: compileS };
+  return {
+    times,
+    compile_s: compileS,
+    async time(k: number) {
+      for (let i = 0; i < k; i++) {
+        const t = performance.now();
+        await s.run();
+        times.push((performance.now() - t) / 1000);
+      }
+    },
+    dispose: () => s.dispose(),
+  };
 }
 
 async function ourMatmulGflops(): Promise<Record<string, number>> {
@@ -358,11 +364,16 @@ async function main(): Promise<void> {
   }
 
   for (const id of only) {
-    const ours = await timeOurs(id);
+    // Our steps are split around PyTorch's run so that a change in machine load hits both sides alike.
+    const ours = await prepareOurs(id);
+    const before = torchEnv ? Math.ceil(steps / 2) : steps;
+    await ours.time(before);
+    const t = torchEnv ? torchCall({ mode: "measure", measure: id, batch, steps, warmup }, torchEnv.env) : null;
+    await ours.time(steps - before);
+    await ours.dispose();
     const oursMs = median(ours.times) * 1000;
-    const entry: Record<string, any> = { ours_ms: r1(oursMs), ours_times_ms: ours.times.map((t) => r1(t * 1000)), ours_first_run_s: r1(ours.compile_s), target: TARGETS[id] };
-    if (torchEnv) {
-      const t = torchCall({ mode: "measure", measure: id, batch, steps, warmup }, torchEnv.env);
+    const entry: Record<string, any> = { ours_ms: r1(oursMs), ours_times_ms: ours.times.map((v) => r1(v * 1000)), ours_first_run_s: r1(ours.compile_s), target: TARGETS[id] };
+    if (t) {
       if (t.error) entry.torch_error = t.error;
       else {
         const torchMs = median(t.times) * 1000;
