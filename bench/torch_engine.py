@@ -192,15 +192,20 @@ def probe(_req):
         g = torch.Generator().manual_seed(n)
         a = torch.randn(n, n, generator=g)
         b = torch.randn(n, n, generator=g)
+        t = time.perf_counter()
         c = a @ b
+        best = time.perf_counter() - t
         if checksum is None:
             checksum = float(c.double().abs().sum())
-        best = float("inf")
-        for _ in range(3 if n == 2048 else 2):
+        # A reference (unoptimised) BLAS takes seconds here: one timing is enough, and 4096 is skipped.
+        slow = best > 1.0
+        for _ in range(0 if slow else 3 if n == 2048 else 2):
             t = time.perf_counter()
             a @ b
             best = min(best, time.perf_counter() - t)
         gflops[str(n)] = 2 * n ** 3 / best / 1e9
+        if slow:
+            break
     return {"gflops": gflops, "checksum": checksum}
 
 
