@@ -19,81 +19,41 @@
  * This is not torch.randn: a seed here does not reproduce a PyTorch image.
  */
 
-const GOLDEN = 0x9e3779b9;
+import { Rng, fmix32 } from "../engine/rng.ts";
 
-/** MurmurHash3's 32-bit finaliser (an avalanche mix). */
-export function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+export { fmix32 };
 
-function rotl(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0;
-}
-
-/** A seeded stream of standard normal numbers (see the module comment for the exact algorithm). */
-export class GaussianSource {
-  private s0: number;
-  private s1: number;
-  private s2: number;
-  private s3: number;
-  private spare: number | null = null;
-
+/**
+ * A seeded stream of standard normal numbers: the engine's `Rng`, whose module comment gives the exact
+ * algorithm, under the names the samplers use.
+ */
+export class GaussianSource extends Rng {
   /** @param seed an integer 0 <= seed < 2^53. Throws RangeError otherwise. */
   constructor(readonly seed: number) {
     if (!Number.isSafeInteger(seed) || seed < 0) {
       throw new RangeError(`GaussianSource: seed must be an integer 0 <= seed < 2^53, got ${seed}`);
     }
-    const lo = seed >>> 0;
-    const hi = Math.floor(seed / 2 ** 32) >>> 0;
-    const s = [0, 1, 2, 3].map((k) => fmix32(((lo + Math.imul(k + 1, GOLDEN)) >>> 0) ^ fmix32((hi + k) >>> 0)));
-    [this.s0, this.s1, this.s2, this.s3] = s as [number, number, number, number];
-    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
+    super(seed);
   }
 
   /** The next 32-bit unsigned integer of xoshiro128**. */
   nextUint32(): number {
-    const result = Math.imul(rotl(Math.imul(this.s1, 5) >>> 0, 7), 9) >>> 0;
-    const t = (this.s1 << 9) >>> 0;
-    this.s2 = (this.s2 ^ this.s0) >>> 0;
-    this.s3 = (this.s3 ^ this.s1) >>> 0;
-    this.s1 = (this.s1 ^ this.s2) >>> 0;
-    this.s0 = (this.s0 ^ this.s3) >>> 0;
-    this.s2 = (this.s2 ^ t) >>> 0;
-    this.s3 = rotl(this.s3, 11);
-    return result;
+    return this.nextU32();
   }
 
   /** A uniform number in [0, 1) with 53 random bits. */
   nextUniform(): number {
-    const a = this.nextUint32() >>> 5;
-    const b = this.nextUint32() >>> 6;
-    return (a * 67108864 + b) / 9007199254740992;
+    return this.uniform();
   }
 
   /** The next standard normal number. */
   next(): number {
-    if (this.spare !== null) {
-      const z = this.spare;
-      this.spare = null;
-      return z;
-    }
-    const u1 = this.nextUniform();
-    const u2 = this.nextUniform();
-    const r = Math.sqrt(-2 * Math.log(1 - u1));
-    const theta = 2 * Math.PI * u2;
-    this.spare = r * Math.sin(theta);
-    return r * Math.cos(theta);
+    return this.normal();
   }
 
   /** Fills `out` with standard normal numbers (in order) and returns it. */
   fill<T extends Float32Array | Float64Array>(out: T): T {
-    for (let i = 0; i < out.length; i++) out[i] = this.next();
-    return out;
+    return this.fillNormal(out);
   }
 }
 

@@ -1,10 +1,11 @@
 /**
- * The world's seeded random number generator: splitmix32 to expand a seed, then xoshiro128** for the stream.
+ * The world's seeded random number generator: 32-bit mixes to expand a seed, then xoshiro128** for the stream.
  *
  * Why our own: every image must be a pure function of (identity, attributes, seed), on any machine and any Node
  * version, so nothing here may touch `Math.random`. This file is the only source of randomness in `src/world/`,
- * kept alone so it can be swapped for the engine's generator later.
+ * built on the engine's generator core.
  */
+import { Rng as CoreRng, type RngState } from "../engine/rng.ts";
 
 /** Hashes any number of 32-bit integers (or strings) into one 32-bit seed (splitmix32 finaliser chain). */
 export function hashSeed(...parts: readonly (number | string)[]): number {
@@ -28,40 +29,31 @@ function mix32(x: number): number {
   return (x ^ (x >>> 16)) | 0;
 }
 
-/** A deterministic stream of random numbers (xoshiro128**, period 2^128 - 1). */
+/**
+ * A deterministic stream of random numbers: the engine's xoshiro128** core, seeded the world's way (a chain of
+ * 32-bit mixes, so `fork` labels hash into independent streams) and read with the world's own helpers.
+ */
 export class Rng {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
+  private readonly core: CoreRng;
 
   /** `seed` is any 32-bit integer (or use `hashSeed` to combine several). */
   constructor(seed: number) {
     let s = seed | 0;
-    const next = (): number => (s = mix32(s));
-    this.a = next();
-    this.b = next();
-    this.c = next();
-    this.d = next();
-    if ((this.a | this.b | this.c | this.d) === 0) this.a = 1;
+    const next = (): number => (s = mix32(s)) >>> 0;
+    const state: RngState = [next(), next(), next(), next()];
+    if ((state[0] | state[1] | state[2] | state[3]) === 0) state[0] = 1;
+    this.core = CoreRng.fromState(state);
   }
 
-  /** A new independent stream derived from this one's seed material and a label (does not advance this one). */
+  /** A new independent stream derived from this one's current state and a label (does not advance this one). */
   fork(label: number | string): Rng {
-    return new Rng(hashSeed(this.a, this.b, this.c, this.d, label));
+    // The state words enter the hash as signed 32-bit integers, as they always have (keeps every image stable).
+    return new Rng(hashSeed(...this.core.getState().s.map((v) => v | 0), label));
   }
 
   /** Uniform 32-bit unsigned integer. */
   nextU32(): number {
-    const result = Math.imul(rotl(Math.imul(this.b, 5), 7), 9);
-    const t = this.b << 9;
-    this.c ^= this.a;
-    this.d ^= this.b;
-    this.b ^= this.c;
-    this.a ^= this.d;
-    this.c ^= t;
-    this.d = rotl(this.d, 11);
-    return result >>> 0;
+    return this.core.nextU32();
   }
 
   /** Uniform in [0, 1). */
@@ -97,6 +89,4 @@ export class Rng {
   }
 }
 
-function rotl(x: number, k: number): number {
-  return (x << k) | (x >>> (32 - k));
-}
+

@@ -61,7 +61,11 @@ test("16-bit single file: external data cast in the graph equals the same values
   const [a, b] = [await forward(ext), await forward(mem)];
   assert.ok(a.every(Number.isFinite));
   assert.ok(a.some((v) => v !== 0));
-  assert.deepEqual(a, b);
+  // Same values, but 16-bit weights are cast at run time (not folded into constants), so ONNX Runtime takes
+  // its non-prepacked matmul path: equal up to float32 summation order, not bit for bit.
+  const scale = Math.max(...b.map(Math.abs));
+  const worst = Math.max(...a.map((v, i) => Math.abs(v - b[i]!)));
+  assert.ok(worst <= 1e-5 * scale, `max abs difference ${worst} (output scale ${scale})`);
 });
 
 test("diffusers folder: pipeline folder with unet/config.json and the fp16 variant", async () => {
