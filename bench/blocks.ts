@@ -51,7 +51,11 @@ export class Attention extends Module {
   to_k: Linear;
   to_v: Linear;
   to_out: Linear;
-  constructor(dim: number, contextDim: number, readonly nHeads: number) {
+  constructor(
+    dim: number,
+    contextDim: number,
+    readonly nHeads: number,
+  ) {
     super();
     this.to_q = new Linear(dim, dim, false);
     this.to_k = new Linear(contextDim, dim, false);
@@ -71,7 +75,10 @@ export class Attention extends Module {
 export class GegluFeedForward extends Module {
   proj: Linear;
   out: Linear;
-  constructor(dim: number, readonly inner: number) {
+  constructor(
+    dim: number,
+    readonly inner: number,
+  ) {
     super();
     this.proj = new Linear(dim, 2 * inner);
     this.out = new Linear(inner, dim);
@@ -129,7 +136,11 @@ export class Transformer2D extends Module {
 export class UNetLikeBlock extends Module {
   resnet: ResnetBlock;
   attn: Transformer2D;
-  constructor(readonly width = 320, readonly contextDim = 2048, nHeads = 5) {
+  constructor(
+    readonly width = 320,
+    readonly contextDim = 2048,
+    nHeads = 5,
+  ) {
     super();
     this.resnet = new ResnetBlock(width);
     this.attn = new Transformer2D(width, contextDim, nHeads);
@@ -142,7 +153,10 @@ export class UNetLikeBlock extends Module {
 export class VitAttention extends Module {
   qkv: Linear;
   proj: Linear;
-  constructor(dim: number, readonly nHeads: number) {
+  constructor(
+    dim: number,
+    readonly nHeads: number,
+  ) {
     super();
     this.qkv = new Linear(dim, 3 * dim);
     this.proj = new Linear(dim, dim);
@@ -160,7 +174,11 @@ export class VitBlock extends Module {
   norm2: LayerNorm;
   fc1: Linear;
   fc2: Linear;
-  constructor(readonly dim = 768, nHeads = 12, mlp = 3072) {
+  constructor(
+    readonly dim = 768,
+    nHeads = 12,
+    mlp = 3072,
+  ) {
     super();
     this.norm1 = new LayerNorm(dim, 1e-6);
     this.attn = new VitAttention(dim, nHeads);
@@ -177,7 +195,10 @@ export class VitBlock extends Module {
 /** A stack of ViT blocks, each optionally under gradient checkpointing (for the peak-memory comparison). */
 export class VitStack extends Module {
   blocks: VitBlock[];
-  constructor(depth: number, readonly checkpointed: boolean) {
+  constructor(
+    depth: number,
+    readonly checkpointed: boolean,
+  ) {
     super();
     this.blocks = Array.from({ length: depth }, () => new VitBlock());
   }

@@ -52,7 +52,9 @@ const threads = Number(opt("threads", "2"));
 const batch = Number(opt("batch", "16"));
 const steps = Number(opt("steps", "4"));
 const warmup = Number(opt("warmup", "1"));
-const only = opt("only", "a,b,c").split(",").filter((s): s is MeasureId => s in TARGETS);
+const only = opt("only", "a,b,c")
+  .split(",")
+  .filter((s): s is MeasureId => s in TARGETS);
 const log = (s: string) => (json ? process.stderr.write(s + "\n") : console.log(s));
 
 const median = (xs: number[]) => {
@@ -117,7 +119,9 @@ function ourStep(id: MeasureId, b: number): Step {
 }
 
 /** Compiles and warms up one measure; `time(k)` then appends k timed steps (seconds). */
-async function prepareOurs(id: MeasureId): Promise<{ times: number[]; compile_s: number; time(k: number): Promise<void>; dispose(): Promise<void> }> {
+async function prepareOurs(
+  id: MeasureId,
+): Promise<{ times: number[]; compile_s: number; time(k: number): Promise<void>; dispose(): Promise<void> }> {
   const t0 = performance.now();
   const s = ourStep(id, batch);
   await s.run(); // includes session creation
@@ -163,7 +167,13 @@ async function ourMatmulGflops(): Promise<Record<string, number>> {
 async function ourWgrad(c: number, n: number, runs: number): Promise<number[]> {
   const x = input("x", [n, c, 32, 32]);
   const g = input("g", [n, c, 32, 32]);
-  const dw = ops.conv2dWeightGrad(x, g, { stride: [1, 1], pads: [1, 1, 1, 1], dilation: [1, 1], groups: 1, wshape: [c, c, 3, 3] });
+  const dw = ops.conv2dWeightGrad(x, g, {
+    stride: [1, 1],
+    pads: [1, 1, 1, 1],
+    dilation: [1, 1],
+    groups: 1,
+    wshape: [c, c, 3, 3],
+  });
   const prog = compile({ inputs: [x, g], outputs: [dw], threads, name: "bench_wgrad" });
   const rng = new Rng(4);
   const feeds = [randn([n, c, 32, 32], rng), randn([n, c, 32, 32], rng)];
@@ -183,13 +193,19 @@ async function ourWgrad(c: number, n: number, runs: number): Promise<number[]> {
 const OPENBLAS_VARS = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"];
 
 function torchCall(req: Record<string, unknown>, env: NodeJS.ProcessEnv): any {
-  const r = spawnSync(PY, [TORCH_SCRIPT, JSON.stringify({ threads, ...req })], { env, encoding: "utf8", maxBuffer: 1 << 24 });
+  const r = spawnSync(PY, [TORCH_SCRIPT, JSON.stringify({ threads, ...req })], {
+    env,
+    encoding: "utf8",
+    maxBuffer: 1 << 24,
+  });
   if (r.error) return { error: `cannot run ${PY}: ${r.error.message}` };
   const last = r.stdout.trim().split("\n").pop() ?? "";
   try {
     return JSON.parse(last);
   } catch {
-    return { error: `torch subprocess failed (exit ${r.status}): ${r.stderr.trim().split("\n").slice(-3).join(" | ")}` };
+    return {
+      error: `torch subprocess failed (exit ${r.status}): ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`,
+    };
   }
 }
 
@@ -213,7 +229,10 @@ function chooseTorchEnv(): TorchEnvChoice | { error: string } {
     for (const v of set) delete unset[v];
     candidates.push([`${set.join(", ")} unset`, unset]);
   }
-  for (const c of opt("torch-env", "").split(";").map((s) => s.trim()).filter(Boolean)) {
+  for (const c of opt("torch-env", "")
+    .split(";")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const env = { ...process.env };
     for (const kv of c.split(/\s+/)) {
       const [k, ...v] = kv.split("=");
@@ -237,12 +256,19 @@ function chooseTorchEnv(): TorchEnvChoice | { error: string } {
     const rel = Math.abs(p.checksum - ref) / Math.abs(ref);
     const speedOf = (q: any) => q.gflops["2048"] + (q.gflops["4096"] ?? 0);
     const speed = speedOf(p);
-    notes.push(`${name}: ${r1(p.gflops["2048"])}/${p.gflops["4096"] === undefined ? "-" : r1(p.gflops["4096"])} GFLOP/s${rel < 1e-5 ? "" : ` checksum DIFFERS (rel ${rel.toExponential(1)}), not used`}`);
+    notes.push(
+      `${name}: ${r1(p.gflops["2048"])}/${p.gflops["4096"] === undefined ? "-" : r1(p.gflops["4096"])} GFLOP/s${rel < 1e-5 ? "" : ` checksum DIFFERS (rel ${rel.toExponential(1)}), not used`}`,
+    );
     if (rel < 1e-5 && (!best || speed > speedOf(best.p))) best = { name, env, p };
   }
   const b = best!;
   const extra = set.length === 0 ? " (OPENBLAS_CORETYPE/L2_SIZE not set)" : "";
-  return { env: b.env, setting: `using '${b.name}'${extra}; probed ${notes.join("; ")}`, gflops: b.p.gflops, probes };
+  return {
+    env: b.env,
+    setting: `using '${b.name}'${extra}; probed ${notes.join("; ")}`,
+    gflops: b.p.gflops,
+    probes,
+  };
 }
 
 // --- gradient check of (a) -------------------------------------------------------------------------------
@@ -279,7 +305,12 @@ async function checkA(env: NodeJS.ProcessEnv): Promise<Record<string, number> | 
       }
       return diff / scale;
     };
-    const errs = { loss: relErr(loss!, ref.get("loss")!), x: relErr(gx!, ref.get("x")!), to_k: relErr(gk!, ref.get("to_k")!), to_v: relErr(gv!, ref.get("to_v")!) };
+    const errs = {
+      loss: relErr(loss!, ref.get("loss")!),
+      x: relErr(gx!, ref.get("x")!),
+      to_k: relErr(gk!, ref.get("to_k")!),
+      to_v: relErr(gv!, ref.get("to_v")!),
+    };
     return { ...errs, max: Math.max(...Object.values(errs)) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -306,11 +337,30 @@ async function memoryChild(checkpointed: boolean): Promise<void> {
   }
   const peak = process.resourceUsage().maxRSS / 1024;
   await ts.dispose();
-  console.log(JSON.stringify({ peak_rss_mib: Math.round(peak), before_mib: Math.round(base), growth_mib: Math.round(peak - base), step_ms: Math.round(median(times)) }));
+  console.log(
+    JSON.stringify({
+      peak_rss_mib: Math.round(peak),
+      before_mib: Math.round(base),
+      growth_mib: Math.round(peak - base),
+      step_ms: Math.round(median(times)),
+    }),
+  );
 }
 
 function runMemoryChild(checkpointed: boolean): any {
-  const args = ["--import", "tsx", fileURLToPath(import.meta.url), "--memory-child", checkpointed ? "ckpt" : "plain", "--batch", String(batch), "--threads", String(threads), "--mem-depth", String(MEM_DEPTH)];
+  const args = [
+    "--import",
+    "tsx",
+    fileURLToPath(import.meta.url),
+    "--memory-child",
+    checkpointed ? "ckpt" : "plain",
+    "--batch",
+    String(batch),
+    "--threads",
+    String(threads),
+    "--mem-depth",
+    String(MEM_DEPTH),
+  ];
   const r = spawnSync(process.execPath, args, { encoding: "utf8", maxBuffer: 1 << 24 });
   try {
     return JSON.parse(r.stdout.trim().split("\n").pop() ?? "");
@@ -326,7 +376,9 @@ async function main(): Promise<void> {
   if (memChild >= 0) return memoryChild(argv[memChild + 1] === "ckpt");
 
   const result: Record<string, any> = { threads, batch, steps, warmup, load_before: loadavg().map(r1) };
-  log(`bench:engine  threads=${threads} batch=${batch} steps=${steps} (median after ${warmup} warm-up)  load ${result.load_before.join(" ")}`);
+  log(
+    `bench:engine  threads=${threads} batch=${batch} steps=${steps} (median after ${warmup} warm-up)  load ${result.load_before.join(" ")}`,
+  );
 
   let torchEnv: TorchEnvChoice | null = null;
   if (!flag("no-torch")) {
@@ -342,8 +394,13 @@ async function main(): Promise<void> {
   }
 
   const oursMm = await ourMatmulGflops();
-  result.matmul_gflops = { ours: oursMm, torch: torchEnv ? Object.fromEntries(Object.entries(torchEnv.gflops).map(([k, v]) => [k, r1(v)])) : null };
-  log(`matmul GFLOP/s  2048: ours ${oursMm["2048"]}  torch ${result.matmul_gflops.torch?.["2048"] ?? "-"}   4096: ours ${oursMm["4096"]}  torch ${result.matmul_gflops.torch?.["4096"] ?? "-"}`);
+  result.matmul_gflops = {
+    ours: oursMm,
+    torch: torchEnv ? Object.fromEntries(Object.entries(torchEnv.gflops).map(([k, v]) => [k, r1(v)])) : null,
+  };
+  log(
+    `matmul GFLOP/s  2048: ours ${oursMm["2048"]}  torch ${result.matmul_gflops.torch?.["2048"] ?? "-"}   4096: ours ${oursMm["4096"]}  torch ${result.matmul_gflops.torch?.["4096"] ?? "-"}`,
+  );
   // With the reference libblas a PyTorch block step takes minutes: its block measures are skipped unless forced.
   let torchBlocks = torchEnv !== null;
   if (torchEnv && torchEnv.gflops["2048"]! < 0.2 * oursMm["2048"]!) {
@@ -351,7 +408,9 @@ async function main(): Promise<void> {
     log(
       "  warning: PyTorch's matmul is far below ours: it is probably linked to the reference libblas (install an optimised BLAS " +
         "such as libopenblas0-pthread, or point LD_LIBRARY_PATH at one). " +
-        (torchBlocks ? "Ratios below are not a fair comparison." : "PyTorch's block measures are skipped (--force-torch runs them)."),
+        (torchBlocks
+          ? "Ratios below are not a fair comparison."
+          : "PyTorch's block measures are skipped (--force-torch runs them)."),
     );
     result.torch_blas_warning = true;
   }
@@ -359,7 +418,10 @@ async function main(): Promise<void> {
   if (!flag("no-wgrad")) {
     const wc = 64;
     const ours = median(await ourWgrad(wc, batch, 5)) * 1000;
-    const entry: Record<string, any> = { what: `3x3 conv weight gradient, ${wc} channels, 32x32, batch ${batch}`, ours_ms: r1(ours) };
+    const entry: Record<string, any> = {
+      what: `3x3 conv weight gradient, ${wc} channels, 32x32, batch ${batch}`,
+      ours_ms: r1(ours),
+    };
     if (torchEnv) {
       const t = torchCall({ mode: "wgrad", channels: wc, batch, steps: 5 }, torchEnv.env);
       if (!t.error) {
@@ -368,7 +430,9 @@ async function main(): Promise<void> {
       }
     }
     result.conv_weight_grad = entry;
-    log(`conv weight grad (${entry.what}): ours ${entry.ours_ms} ms  torch ${entry.torch_ms ?? "-"} ms  ratio ${entry.ratio ?? "-"}`);
+    log(
+      `conv weight grad (${entry.what}): ours ${entry.ours_ms} ms  torch ${entry.torch_ms ?? "-"} ms  ratio ${entry.ratio ?? "-"}`,
+    );
   }
 
   for (const id of only) {
@@ -376,11 +440,19 @@ async function main(): Promise<void> {
     const ours = await prepareOurs(id);
     const before = torchBlocks ? Math.ceil(steps / 2) : steps;
     await ours.time(before);
-    const t = torchBlocks && torchEnv ? torchCall({ mode: "measure", measure: id, batch, steps, warmup }, torchEnv.env) : null;
+    const t =
+      torchBlocks && torchEnv
+        ? torchCall({ mode: "measure", measure: id, batch, steps, warmup }, torchEnv.env)
+        : null;
     await ours.time(steps - before);
     await ours.dispose();
     const oursMs = median(ours.times) * 1000;
-    const entry: Record<string, any> = { ours_ms: r1(oursMs), ours_times_ms: ours.times.map((v) => r1(v * 1000)), ours_first_run_s: r1(ours.compile_s), target: TARGETS[id] };
+    const entry: Record<string, any> = {
+      ours_ms: r1(oursMs),
+      ours_times_ms: ours.times.map((v) => r1(v * 1000)),
+      ours_first_run_s: r1(ours.compile_s),
+      target: TARGETS[id],
+    };
     if (t) {
       if (t.error) entry.torch_error = t.error;
       else {
@@ -392,21 +464,28 @@ async function main(): Promise<void> {
       }
     }
     result[id] = entry;
-    log(`(${id}) ours ${entry.ours_ms} ms  torch ${entry.torch_ms ?? "-"} ms  ratio ${entry.ratio ?? "-"} (target <= ${TARGETS[id]})${entry.torch_error ? "  torch: " + entry.torch_error : ""}`);
+    log(
+      `(${id}) ours ${entry.ours_ms} ms  torch ${entry.torch_ms ?? "-"} ms  ratio ${entry.ratio ?? "-"} (target <= ${TARGETS[id]})${entry.torch_error ? "  torch: " + entry.torch_error : ""}`,
+    );
   }
 
   if (torchEnv && !flag("no-check")) {
     const c = await checkA(torchEnv.env);
     result.grad_check_a = c;
     if ("error" in c) log(`gradient check (a): ${c.error}`);
-    else log(`gradient check (a) vs PyTorch, batch 2: max relative error ${c.max!.toExponential(2)} (loss ${c.loss!.toExponential(1)}, x ${c.x!.toExponential(1)}, to_k ${c.to_k!.toExponential(1)}, to_v ${c.to_v!.toExponential(1)})`);
+    else
+      log(
+        `gradient check (a) vs PyTorch, batch 2: max relative error ${c.max!.toExponential(2)} (loss ${c.loss!.toExponential(1)}, x ${c.x!.toExponential(1)}, to_k ${c.to_k!.toExponential(1)}, to_v ${c.to_v!.toExponential(1)})`,
+      );
   }
 
   if (!flag("no-memory")) {
     const plain = runMemoryChild(false);
     const ckpt = runMemoryChild(true);
     result.checkpointing = { model: `${MEM_DEPTH} ViT blocks, batch ${batch}`, plain, checkpointed: ckpt };
-    log(`checkpointing (${MEM_DEPTH} ViT blocks, batch ${batch}): peak RSS plain ${plain.peak_rss_mib ?? "?"} MiB (step ${plain.step_ms ?? "?"} ms), checkpointed ${ckpt.peak_rss_mib ?? "?"} MiB (step ${ckpt.step_ms ?? "?"} ms)${plain.error ?? ""}${ckpt.error ?? ""}`);
+    log(
+      `checkpointing (${MEM_DEPTH} ViT blocks, batch ${batch}): peak RSS plain ${plain.peak_rss_mib ?? "?"} MiB (step ${plain.step_ms ?? "?"} ms), checkpointed ${ckpt.peak_rss_mib ?? "?"} MiB (step ${ckpt.step_ms ?? "?"} ms)${plain.error ?? ""}${ckpt.error ?? ""}`,
+    );
   }
 
   result.load_after = loadavg().map(r1);
