@@ -313,10 +313,16 @@ export function matmul(a: Operand, b: Operand): Tensor {
   return out;
 }
 
-/** y = x W^T + b with W [out, in] (PyTorch's Linear). */
+/**
+ * y = x W^T + b with W [out, in] (PyTorch's Linear). Leading axes of x are flattened into one so that the
+ * weight gradient is one [in, N] x [N, out] product rather than a batch of small ones summed afterwards.
+ */
 export function linear(x: Operand, weight: Operand, bias?: Operand | null): Tensor {
+  const t = asTensor(x);
   const w = asTensor(weight);
-  const y = matmul(x, transpose(w, [1, 0]));
+  const flat = t.rank > 2 ? reshape(t, [-1, t.shape[t.rank - 1]!]) : t;
+  let y = matmul(flat, transpose(w, [1, 0]));
+  if (t.rank > 2) y = reshape(y, [...t.shape.slice(0, -1), w.shape[0]!]);
   return bias == null ? y : add(y, bias);
 }
 
