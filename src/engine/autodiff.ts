@@ -34,9 +34,9 @@ export function grad(y: Tensor, wrt: readonly Tensor[], seed?: Tensor): Tensor[]
   for (const n of order) {
     if (wrtIds.has(n.id) || n.inputs.some((i) => live.has(i.id) && getPrimitive(n.op).nondiff !== true)) live.add(n.id);
   }
-  const grads = new Map<number, Tensor>();
+  const acc = new GradAccumulator();
   const g0 = seed ?? constant(HostTensor.from(y.dtype, y.shape, new Array(y.node.shape.reduce((a, b) => a * b, 1)).fill(1)));
-  grads.set(y.node.id, g0);
+  acc.add(y.node, g0);
 
   const recomputed = new Map<number, Map<number, Node>>(); // group -> original id -> copy
   const groupNodes = new Map<number, Node[]>();
@@ -50,10 +50,17 @@ export function grad(y: Tensor, wrt: readonly Tensor[], seed?: Tensor): Tensor[]
 
   for (let i = order.length - 1; i >= 0; i--) {
     const node = order[i]!;
-    const g = grads.get(node.id);
-    if (!g || !live.has(node.id) || LEAVES.has(node.op)) continue;
+    if (!live.has(node.id) || LEAVES.has(node.op)) continue;
+    const g = acc.take(node);
+    if (!g) continue;
     const prim = getPrimitive(node.op);
     if (prim.nondiff) continue;
+    // A slice's cotangent is kept as a piece of its input's gradient: pieces that tile an axis are joined by
+    // one concat instead of zero-padding each and adding them (the split in attention's q/k/v, for example).
+    if (node.op === "slice" && live.has(node.inputs[0]!.id)) {
+      acc.addSlice(node.inputs[0]!, node.attrs, g);
+      continue;
+    }
     if (!prim.vjp) throw new PulidError("no_vjp", `no VJP rule for primitive '${node.op}' (at ${node.scope || "top level"})`);
     let view = (n: Node) => n;
     if (node.checkpoint !== null) {
@@ -65,12 +72,78 @@ export function grad(y: Tensor, wrt: readonly Tensor[], seed?: Tensor): Tensor[]
     node.inputs.forEach((inp, k) => {
       const gi = gs[k];
       if (!gi || !live.has(inp.id) || !isFloat(inp.dtype)) return;
-      const reduced = ops.sumTo(gi, inp.shape);
-      const prev = grads.get(inp.id);
-      grads.set(inp.id, prev ? ops.add(prev, reduced) : reduced);
+      acc.add(inp, ops.sumTo(gi, inp.shape));
     });
   }
-  return wrt.map((t) => grads.get(t.node.id) ?? constant(HostTensor.zeros(t.dtype, t.shape)));
+  return wrt.map((t) => acc.take(t.node) ?? constant(HostTensor.zeros(t.dtype, t.shape)));
+}
+
+interface SlicePiece {
+  starts: number[];
+  ends: number[];
+  steps: number[];
+  g: Tensor;
+}
+
+/** Sums the gradient contributions of each node; slice pieces are assembled when the gradient is taken. */
+class GradAccumulator {
+  private dense = new Map<number, Tensor>();
+  private pieces = new Map<number, SlicePiece[]>();
+
+  add(node: Node, g: Tensor): void {
+    const prev = this.dense.get(node.id);
+    this.dense.set(node.id, prev ? ops.add(prev, g) : g);
+  }
+
+  addSlice(node: Node, attrs: Record<string, any>, g: Tensor): void {
+    let list = this.pieces.get(node.id);
+    if (!list) this.pieces.set(node.id, (list = []));
+    list.push({ starts: attrs.starts, ends: attrs.ends, steps: attrs.steps, g });
+  }
+
+  /** The total gradient of `node` (null if none arrived). */
+  take(node: Node): Tensor | null {
+    const pieces = this.pieces.get(node.id) ?? [];
+    let total = this.dense.get(node.id) ?? null;
+    for (const part of assemblePieces(node, pieces)) total = total ? ops.add(total, part) : part;
+    return total;
+  }
+}
+
+/**
+ * Turns slice cotangents into gradient terms of the sliced tensor. Unit-step pieces that differ on one axis
+ * only and do not overlap become a single concat (gaps filled with zeros); anything else is zero-padded by the
+ * slice's own VJP.
+ */
+function assemblePieces(node: Node, pieces: readonly SlicePiece[]): Tensor[] {
+  if (pieces.length === 0) return [];
+  const shape = node.shape;
+  const unit = pieces.every((p) => p.steps.every((s) => s === 1));
+  const offAxes = new Set<number>();
+  for (const p of pieces) shape.forEach((d, i) => (p.starts[i] !== 0 || p.ends[i] !== d) && offAxes.add(i));
+  const sorted = [...pieces].sort((a, b) => (a.starts[[...offAxes][0] ?? 0]! - b.starts[[...offAxes][0] ?? 0]!));
+  if (pieces.length > 1 && unit && offAxes.size === 1) {
+    const axis = [...offAxes][0]!;
+    const disjoint = sorted.every((p, i) => i === 0 || p.starts[axis]! >= sorted[i - 1]!.ends[axis]!);
+    if (disjoint) {
+      const parts: Tensor[] = [];
+      let at = 0;
+      const zeros = (n: number) => {
+        const s = [...shape];
+        s[axis] = n;
+        return constant(HostTensor.zeros(node.dtype, s));
+      };
+      for (const p of sorted) {
+        if (p.starts[axis]! > at) parts.push(zeros(p.starts[axis]! - at));
+        parts.push(p.g);
+        at = p.ends[axis]!;
+      }
+      if (at < shape[axis]!) parts.push(zeros(shape[axis]! - at));
+      return [ops.concat(parts, axis)];
+    }
+  }
+  const prim = getPrimitive("slice");
+  return pieces.map((p) => prim.vjp!(p.g, [new Tensor(node)], p.g, { starts: p.starts, ends: p.ends, steps: p.steps })[0]!);
 }
 
 /** Re-emits a checkpoint group's forward nodes (once per group), gated on cotangent `g`. */

@@ -320,8 +320,12 @@ export function matmul(a: Operand, b: Operand): Tensor {
 export function linear(x: Operand, weight: Operand, bias?: Operand | null): Tensor {
   const t = asTensor(x);
   const w = asTensor(weight);
+  if (t.rank < 2 || w.rank !== 2) {
+    const y = matmul(t, transpose(w, [1, 0]));
+    return bias == null ? y : add(y, bias);
+  }
   const flat = t.rank > 2 ? reshape(t, [-1, t.shape[t.rank - 1]!]) : t;
-  let y = matmul(flat, transpose(w, [1, 0]));
+  let y = apply("matmul_nt", [flat, w]);
   if (t.rank > 2) y = reshape(y, [...t.shape.slice(0, -1), w.shape[0]!]);
   return bias == null ? y : add(y, bias);
 }

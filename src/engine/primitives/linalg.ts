@@ -157,6 +157,19 @@ export const LINALG: Primitive[] = [
     lower: (b, ins) => b.node("MatMul", ins),
   },
   {
+    // x [m, k] times w [n, k] transposed -> [m, n]: PyTorch's Linear weight layout. One Gemm, and its gradients
+    // need no physical transposes (ONNX Runtime folds transposed operands into its matmul kernels).
+    name: "matmul_nt",
+    infer: (ins) => {
+      const [a, b] = ins;
+      if (a!.shape.length !== 2 || b!.shape.length !== 2) throw new Error("matmul_nt operands must be 2-D");
+      if (a!.shape[1] !== b!.shape[1]) throw new Error(`matmul_nt inner dimensions differ: ${a!.shape[1]} vs ${b!.shape[1]}`);
+      return { shape: [a!.shape[0]!, b!.shape[0]!], dtype: sameDtype(ins) };
+    },
+    vjp: (g, [a, b]) => [ops.matmul(g, b!), ops.matmul(ops.transpose(g, [1, 0]), a!)],
+    lower: (b, ins) => b.node("Gemm", ins, { transB: int(1) }),
+  },
+  {
     name: "conv2d",
     infer: (ins, attrs) => {
       const a = attrs as ConvAttrs;
