@@ -9,7 +9,8 @@ import { lowerToOnnx, encodeModel, type ParamMode } from "./onnx/lower.ts";
 import { getSession, runSession, releaseSession, checkProvider, externalRoot, type SessionOptions } from "./session.ts";
 import { HostTensor, shapeStr } from "./host-tensor.ts";
 import { PulidError } from "./errors.ts";
-import { relative, resolve } from "node:path";
+import { relative } from "node:path";
+import { realpathSync } from "node:fs";
 
 export interface CompileOptions extends SessionOptions {
   inputs: readonly Tensor[];
@@ -89,9 +90,17 @@ export function compile(opts: CompileOptions): Program {
     inputs: opts.inputs.map((t) => t.node),
     outputs: opts.outputs.map((t) => t.node),
     paramMode: opts.paramMode,
-    externalLocation: (abs) => {
-      files.set(abs, resolve(abs));
-      return resolve(abs);
+    externalLocation: (path) => {
+      // ONNX Runtime resolves symlinks (e.g. the Hugging Face cache links snapshots to blobs) before checking
+      // that external data sits below the model's folder, so the real path decides where the model goes.
+      let real: string;
+      try {
+        real = realpathSync(path);
+      } catch (e) {
+        throw new PulidError("external_missing", `weights file ${path} (external data of a parameter) cannot be opened: ${(e as Error).message}`, { cause: e });
+      }
+      files.set(real, real);
+      return real;
     },
     name: opts.name,
   });
