@@ -20,6 +20,7 @@
  */
 
 import { Rng, fmix32 } from "../engine/rng.ts";
+import { DiffusionError } from "./errors.ts";
 
 export { fmix32 };
 
@@ -72,4 +73,67 @@ export type NoiseSampler = (sigma: number, sigmaNext: number) => Float64Array;
 export function seededNoiseSampler(seed: number, n: number): NoiseSampler {
   const src = new GaussianSource(seed);
   return () => src.fill(new Float64Array(n));
+}
+
+/**
+ * A `NoiseSampler` with the joint law of k-diffusion's `BrownianTreeNoiseSampler` (identity transform), which
+ * `sample_dpmpp_sde` uses by default: `noise(a, b) = (W(b) - W(a)) / sqrt(|b - a|)` for one Brownian motion W(sigma)
+ * per element, the same path for every call. Each draw is standard normal; draws over overlapping intervals are
+ * correlated as the increments are (corr = overlap / sqrt(|b1 - a1| |b2 - a2|)), e.g. a dpmpp_sde step's draws over
+ * [sigmaMid, sigma] and [sigmaNext, sigma]. W is built lazily from `source`: a new point outside the known ones
+ * extends the path by an independent increment, one between two known points is drawn from the Brownian bridge.
+ *
+ * Memory: every queried sigma keeps one array of n numbers (2 steps + 1 per dpmpp_sde run: small for few-step
+ * sampling, large for thousands of steps over big latents).
+ *
+ * Not torchsde: the numbers differ from PyTorch's for any seed (torchsde's tree seed even comes from torch's global
+ * RNG); only the distribution is the same. Throws `bad_input` when a == b.
+ *
+ * @param source a seed, or a `GaussianSource` to continue (e.g. after drawing the initial noise from it)
+ * @param n the number of elements per draw
+ */
+export function brownianNoiseSampler(source: number | GaussianSource, n: number): NoiseSampler {
+  const src = typeof source === "number" ? new GaussianSource(source) : source;
+  const times: number[] = []; // ascending
+  const values: Float64Array[] = [];
+  const at = (t: number): Float64Array => {
+    let j = 0; // first index with times[j] >= t
+    while (j < times.length && times[j]! < t) j++;
+    if (times[j] === t) return values[j]!;
+    // W's level is arbitrary (only increments are used): the first point is 0 and draws nothing.
+    const w = new Float64Array(n);
+    if (times.length > 0) {
+      src.fill(w);
+      if (j === 0 || j === times.length) {
+        // Outside the known points: an independent increment from the nearest one.
+        const w0 = values[j === 0 ? 0 : j - 1]!;
+        const sd = Math.sqrt(Math.abs(t - times[j === 0 ? 0 : j - 1]!));
+        for (let e = 0; e < n; e++) w[e] = w0[e]! + sd * w[e]!;
+      } else {
+        // Brownian bridge between the neighbours: mean linear in t, variance (t - ta)(tb - t) / (tb - ta).
+        const ta = times[j - 1]!;
+        const tb = times[j]!;
+        const f = (t - ta) / (tb - ta);
+        const sd = Math.sqrt(((t - ta) * (tb - t)) / (tb - ta));
+        const wa = values[j - 1]!;
+        const wb = values[j]!;
+        for (let e = 0; e < n; e++) w[e] = wa[e]! + f * (wb[e]! - wa[e]!) + sd * w[e]!;
+      }
+    }
+    times.splice(j, 0, t);
+    values.splice(j, 0, w);
+    return w;
+  };
+  return (a, b) => {
+    if (!(a !== b && Number.isFinite(a) && Number.isFinite(b))) {
+      throw new DiffusionError(
+        "bad_input",
+        `brownianNoiseSampler: needs two different finite sigmas, got ${a} and ${b}`,
+      );
+    }
+    const wa = at(a);
+    const wb = at(b);
+    const k = 1 / Math.sqrt(Math.abs(b - a));
+    return wb.map((v, e) => (v - wa[e]!) * k);
+  };
 }

@@ -6,12 +6,40 @@
  *   float64 then cast to float32, sigma_j = sqrt((1 - alphā_j) / alphā_j) in float32;
  * - sampling sigmas: Karras (rho = 7) from sigma_0 to sigma_{T-1}, then 0;
  * - the network sees x / sqrt(sigma^2 + 1) and the integer timestep argmin_j |log sigma - log sigma_j|;
- *   denoised = x - sigma * eps.
+ *   denoised = x - sigma * eps;
+ * - sampler: `dpmpp_sde` (PuLIDPipeline's default; app_v1_1.py picks it when the base model's name contains
+ *   "lightning") or `dpmpp_2m` (other bases), both from k-diffusion via ComfyUI.
  */
 import { alphasCumprod, makeBetas, sigmasFromAlphasCumprod } from "./beta-schedule.ts";
 import type { Denoiser } from "./parametrisation.ts";
 import { karrasSigmas, sigmaToDiscreteT } from "./sigma-schedule.ts";
-import { checkSteps } from "./errors.ts";
+import { checkChoice, checkSteps } from "./errors.ts";
+import { getSampler, type SamplerOptions } from "./samplers.ts";
+import { GaussianSource, brownianNoiseSampler } from "./noise.ts";
+
+/** The samplers PuLID v1.1's pipeline accepts (`PuLIDPipeline(sampler=...)`; anything else raises there too). */
+export const PULID_V11_SAMPLERS = ["dpmpp_sde", "dpmpp_2m"] as const;
+export type PulidV11SamplerName = (typeof PULID_V11_SAMPLERS)[number];
+
+/** app_v1_1.py's choice: `dpmpp_sde` when the base model's name contains "lightning" (any case), else `dpmpp_2m`. */
+export function pulidV11SamplerFor(baseModel: string): PulidV11SamplerName {
+  return baseModel.toLowerCase().includes("lightning") ? "dpmpp_sde" : "dpmpp_2m";
+}
+
+/** Options of `PulidV11Schedule.sample`. */
+export interface PulidV11SampleOptions {
+  /** Number of Karras steps (app defaults: 5 for Lightning bases, 25 otherwise). */
+  steps: number;
+  /** Seed of the initial noise and, for dpmpp_sde, of its Brownian noise (one stream, initial noise first). */
+  seed: number;
+  /** Default "dpmpp_sde", as `PuLIDPipeline`'s constructor. Throws `unknown_choice` for other names. */
+  sampler?: PulidV11SamplerName | string;
+  /** Replaces the Brownian noise of dpmpp_sde (e.g. `seededNoiseSampler` for independent draws). */
+  noise?: SamplerOptions["noise"];
+  /** dpmpp_sde's eta and s_noise (both 1 in PuLID). */
+  eta?: number;
+  sNoise?: number;
+}
 
 export interface PulidV11ScheduleOptions {
   betaStart?: number;
@@ -55,6 +83,24 @@ export class PulidV11Schedule {
   /** `timestep(sigma)`: the nearest training timestep in log sigma. */
   timestep(sigma: number): number {
     return sigmaToDiscreteT(sigma, this.logTable, true);
+  }
+
+  /**
+   * The pipeline's sampling loop: sigmas = `sigmas(steps)`, x = noise * sigmas[0] with `n` standard normal numbers
+   * from `seed`, then the chosen sampler. Same seed, same result; not PyTorch's numbers (see `GaussianSource` and
+   * `sampleDpmppSde` for what differs). Throws `bad_steps` / `unknown_choice` for bad steps or sampler names.
+   */
+  sample(model: Denoiser, n: number, opts: PulidV11SampleOptions): Float64Array {
+    const name = checkChoice("PuLID v1.1 sampler", opts.sampler ?? "dpmpp_sde", PULID_V11_SAMPLERS);
+    const sigmas = this.sigmas(opts.steps);
+    const src = new GaussianSource(opts.seed);
+    const x = src.fill(new Float64Array(n)).map((v) => v * sigmas[0]!);
+    const noise = opts.noise ?? brownianNoiseSampler(src, n);
+    return getSampler(name)(model, x, sigmas, {
+      noise,
+      ...(opts.eta !== undefined ? { eta: opts.eta } : {}),
+      ...(opts.sNoise !== undefined ? { sNoise: opts.sNoise } : {}),
+    });
   }
 
   /**

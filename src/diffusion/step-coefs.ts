@@ -76,6 +76,44 @@ export function dpmpp2mCoefs(
   return { x: ratio, denoised: phi * (1 + k), oldDenoised: -phi * k, noise: 0 };
 }
 
+/** One DPM++ SDE step: a model call at sigmaMid between the step's two updates (see `dpmppSdeCoefs`). */
+export interface MidpointCoefs {
+  /** The intermediate noise level e^{-(t + r h)} (sqrt(sigma * sigmaNext) for r = 1/2). */
+  sigmaMid: number;
+  /** x_mid = toMid.x x + toMid.denoised D + toMid.noise z1, with D the model's estimate at sigma. */
+  toMid: StepCoefs;
+  /**
+   * x' = final.x x + final.denoised D_mid + final.oldDenoised D + final.noise z2, with D_mid the model's estimate
+   * at (x_mid, sigmaMid): the step's newest estimate fills the `denoised` slot, its first one the `oldDenoised` slot.
+   */
+  final: StepCoefs;
+}
+
+/**
+ * One step sigma -> sigmaNext (> 0) of DPM-Solver++ (stochastic), k-diffusion `sample_dpmpp_sde` (which PuLID v1.1
+ * copies into `pulid/utils.py`): a second-order singlestep DPM-Solver++ (Lu et al. 2022, arXiv:2211.01095) with an
+ * ancestral split at both sub-steps. With t = -log sigma, h = log(sigma / sigmaNext), s = t + r h, fac = 1 / (2r):
+ *
+ * - (sd, su) = ancestralSplit(sigma, e^{-s}, eta); x_mid = (sd/sigma) x + (1 - sd/sigma) D + sNoise su z1
+ * - (sd, su) = ancestralSplit(sigma, sigmaNext, eta);
+ *   x' = (sd/sigma) x + (1 - sd/sigma) ((1 - fac) D + fac D_mid) + sNoise su z2
+ *
+ * k-diffusion writes the factors as sigma_fn(t_fn(sd)) / sigma_fn(t) and -expm1(t - t_fn(sd)), i.e. sd/sigma and
+ * 1 - sd/sigma. Both updates start from x, not from x_mid: x_mid only feeds the midpoint model call. The step to
+ * sigmaNext = 0 is not this update but a plain Euler step (`eulerCoefs(sigma, 0)`, x' = D).
+ */
+export function dpmppSdeCoefs(sigma: number, sigmaNext: number, eta = 1, sNoise = 1, r = 0.5): MidpointCoefs {
+  const t = -Math.log(sigma);
+  const h = Math.log(sigma) - Math.log(sigmaNext);
+  const sigmaMid = Math.exp(-(t + h * r));
+  const fac = 1 / (2 * r);
+  const toMid = eulerAncestralCoefs(sigma, sigmaMid, eta, sNoise);
+  const { sigmaDown, sigmaUp } = ancestralSplit(sigma, sigmaNext, eta);
+  const ratio = sigmaDown / sigma;
+  const final = { x: ratio, denoised: (1 - ratio) * fac, oldDenoised: (1 - ratio) * (1 - fac), noise: sigmaUp * sNoise };
+  return { sigmaMid, toMid, final };
+}
+
 /**
  * Consistency-model / LCM / Lightning-style x0 step (k-diffusion `sample_lcm`): jump to the denoised estimate,
  * then re-noise to sigmaNext with fresh noise: x' = D + sigmaNext * noise.
