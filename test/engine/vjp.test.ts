@@ -54,6 +54,11 @@ const CASES: Case[] = [
     (a, idx) => ops.gather(a, idx!, 0),
     [{ shape: [5, 3] }, { shape: [4], fixed: HostTensor.from("int64", [4], [1, 3, 1, 0]) }],
   ],
+  [
+    "scatter-add on axis 0 (gather's adjoint)",
+    (upd, idx) => ops.scatterAddAxis0([5, 3], idx!, upd!, 0),
+    [{ shape: [4, 3] }, { shape: [4], fixed: HostTensor.from("int64", [4], [1, 3, 1, 0]) }],
+  ],
   // reductions
   ["sum axes", (a) => ops.sum(a, [0, 2]), [{ shape: [2, 3, 4] }]],
   ["mean keepdims", (a) => ops.mean(a, 1, true), [{ shape: [2, 3] }]],
@@ -103,3 +108,20 @@ for (const [name, f, specs, opts] of CASES) {
     );
   });
 }
+
+test("every differentiable primitive appears in at least one VJP case above", async () => {
+  const { allPrimitives } = await import("../../src/engine/primitives/index.ts");
+  const { topoSort } = await import("../../src/engine/graph.ts");
+  const { input } = await import("../../src/engine/tensor.ts");
+  const covered = new Set<string>();
+  for (const [, f, specs] of CASES) {
+    const xs = specs.map((s, i) => input(`x${i}`, s.shape, s.fixed ? s.fixed.dtype : "float32"));
+    const y = f(...xs);
+    // Only forward ops count: a primitive's VJP is checked when the primitive is in a case's forward graph.
+    for (const n of topoSort([y.node])) covered.add(n.op);
+  }
+  const missing = allPrimitives()
+    .filter((p) => !p.nondiff && !covered.has(p.name))
+    .map((p) => p.name);
+  assert.deepEqual(missing, [], `primitives with no VJP case: ${missing.join(", ")}`);
+});
