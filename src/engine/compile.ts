@@ -8,6 +8,7 @@ import type { ParamSource } from "./graph.ts";
 import { lowerToOnnx, encodeModel, type ParamMode } from "./onnx/lower.ts";
 import { getSession, runSession, releaseSession, checkProvider, externalRoot, type SessionOptions } from "./session.ts";
 import { HostTensor, shapeStr } from "./host-tensor.ts";
+import type { DType } from "./dtype.ts";
 import { PulidError } from "./errors.ts";
 import { relative } from "node:path";
 import { realpathSync } from "node:fs";
@@ -23,6 +24,7 @@ export interface CompileOptions extends SessionOptions {
 export class Program {
   readonly inputNames: readonly string[];
   readonly inputShapes: readonly (readonly number[])[];
+  readonly inputDtypes: readonly DType[];
   readonly outputNames: readonly string[];
   readonly paramInputs: readonly ParamSource[];
   /** Size of the ONNX model in bytes (without external data). */
@@ -34,6 +36,7 @@ export class Program {
     nUser: number,
     inputNames: string[],
     inputShapes: (readonly number[])[],
+    inputDtypes: DType[],
     outputNames: string[],
     paramInputs: ParamSource[],
     modelBytes: number,
@@ -42,6 +45,7 @@ export class Program {
     this.nUser = nUser;
     this.inputNames = inputNames;
     this.inputShapes = inputShapes;
+    this.inputDtypes = inputDtypes;
     this.outputNames = outputNames;
     this.paramInputs = paramInputs;
     this.modelBytes = modelBytes;
@@ -63,6 +67,9 @@ export class Program {
       const want = this.inputShapes[i]!;
       if (t.shape.join(",") !== want.join(",")) {
         throw new PulidError("bad_inputs", `input '${this.inputNames[i]}' has shape ${shapeStr(t.shape)}, the program was traced for ${shapeStr(want)}`);
+      }
+      if (t.dtype !== this.inputDtypes[i]) {
+        throw new PulidError("bad_inputs", `input '${this.inputNames[i]}' has dtype ${t.dtype}, the program was traced for ${this.inputDtypes[i]}`);
       }
       feeds[this.inputNames[i]!] = t;
     });
@@ -118,6 +125,7 @@ export function compile(opts: CompileOptions): Program {
     opts.inputs.length,
     lowered.inputNames,
     [...opts.inputs.map((t) => t.shape), ...lowered.paramInputs.map((p) => p.shape)],
+    opts.inputs.map((t) => t.dtype),
     lowered.outputNames,
     lowered.paramInputs,
     bytes.byteLength,

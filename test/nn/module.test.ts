@@ -104,3 +104,15 @@ test("unknown or unavailable execution providers are reported clearly", () => {
   assert.throws(() => compile({ inputs: [x], outputs: [ops.exp(x)], executionProvider: "tpu" as any }), /unknown execution provider 'tpu' \(valid: cpu, cuda, webgpu\)/);
   assert.throws(() => compile({ inputs: [x], outputs: [ops.exp(x)], executionProvider: "cuda" }), /'cuda' is not available in this onnxruntime-node build \(available here: cpu/);
 });
+
+test("running a program with a wrong input shape or dtype names the input and both", async () => {
+  const x = input("x", [2, 3]);
+  const p = compile({ inputs: [x], outputs: [ops.exp(x)] });
+  try {
+    await assert.rejects(p.run([HostTensor.f32([3, 2])]), /input 'x' has shape \[3, 2\], the program was traced for \[2, 3\]/);
+    await assert.rejects(p.run([HostTensor.zeros("float64", [2, 3])]), /input 'x' has dtype float64, the program was traced for float32/);
+    await assert.rejects(p.run([]), /program takes 1 inputs \(x\), got 0/);
+  } finally {
+    await p.dispose();
+  }
+});
