@@ -36,7 +36,7 @@ export const ELEMENTWISE: Primitive[] = [
   binary("add", "Add", (g) => [g, g]),
   binary("sub", "Sub", (g) => [g, ops.neg(g)]),
   binary("mul", "Mul", (g, [x, y]) => [ops.mul(g, y!), ops.mul(g, x!)]),
-  binary("div", "Div", (g, [x, y], out) => [ops.div(g, y!), ops.neg(ops.div(ops.mul(g, out), y!))]),
+  binary("div", "Div", (g, [, y], out) => [ops.div(g, y!), ops.neg(ops.div(ops.mul(g, out), y!))]),
   binary("pow", "Pow", (g, [x, y], out) => [
     // d/dx x^y = y x^(y-1); d/dy = x^y log x (only where x > 0; 0 elsewhere keeps integer powers of negatives finite)
     ops.mul(g, ops.mul(y!, ops.pow(x!, ops.sub(y!, 1)))),

@@ -2,11 +2,10 @@
 import type { Primitive } from "./primitive.ts";
 import { broadcastShapes, sameDtype } from "./primitive.ts";
 import * as ops from "../ops.ts";
-import { int, ints, OPSET } from "../onnx/builder.ts";
+import { int, ints } from "../onnx/builder.ts";
 import { numel } from "../host-tensor.ts";
 import { HostTensor } from "../host-tensor.ts";
 
-void OPSET;
 
 function argsort(perm: readonly number[]): number[] {
   const inv = new Array<number>(perm.length);
@@ -110,7 +109,6 @@ export const SHAPE: Primitive[] = [
       return { shape: s.map((d, i) => d + p[i]! + p[i + s.length]!), dtype: ins[0]!.dtype };
     },
     vjp: (g, [x], _o, a) => {
-      const r = x!.shape.length;
       const p = a.pads as number[];
       return [ops.sliceAll(g, x!.shape.map((d, i) => [p[i]!, p[i]! + d]))];
     },
