@@ -80,7 +80,7 @@ interface Step {
 /** Block (a): frozen weights embedded; gradients of x, to_k and to_v (fed, as a trainer would). */
 function buildA(m: UNetLikeBlock, b: number): { prog: Program; x: Tensor; ctx: Tensor } {
   m.bindNames().freeze();
-  const a2 = m.attn.block.attn2;
+  const a2 = m.attn.transformer_blocks[0]!.attn2;
   a2.to_k.weight.requiresGrad = true;
   a2.to_v.weight.requiresGrad = true;
   const x = input("x", [b, 320, 32, 32]);

@@ -60,24 +60,34 @@ class Attention(nn.Module):
         self.to_q = nn.Linear(dim, dim, bias=False)
         self.to_k = nn.Linear(context_dim, dim, bias=False)
         self.to_v = nn.Linear(context_dim, dim, bias=False)
-        self.to_out = nn.Linear(dim, dim)
+        self.to_out = nn.ModuleList([nn.Linear(dim, dim), nn.Identity()])
 
     def forward(self, x, context=None):
         ctx = x if context is None else context
         h = self.n_heads
         o = attention(heads(self.to_q(x), h), heads(self.to_k(ctx), h), heads(self.to_v(ctx), h))
-        return self.to_out(merge(o))
+        return self.to_out[0](merge(o))
 
 
-class GegluFeedForward(nn.Module):
+class GEGLU(nn.Module):
     def __init__(self, dim, inner):
         super().__init__()
         self.proj = nn.Linear(dim, 2 * inner)
-        self.out = nn.Linear(inner, dim)
 
     def forward(self, x):
         value, gate = self.proj(x).chunk(2, dim=-1)
-        return self.out(value * F.gelu(gate))
+        return value * F.gelu(gate)
+
+
+class FeedForward(nn.Module):
+    """diffusers' layout: net.0 = GEGLU, net.1 = dropout (identity), net.2 = Linear."""
+
+    def __init__(self, dim, inner):
+        super().__init__()
+        self.net = nn.ModuleList([GEGLU(dim, inner), nn.Identity(), nn.Linear(inner, dim)])
+
+    def forward(self, x):
+        return self.net[2](self.net[0](x))
 
 
 class BasicTransformerBlock(nn.Module):
@@ -88,7 +98,7 @@ class BasicTransformerBlock(nn.Module):
         self.norm2 = nn.LayerNorm(dim)
         self.attn2 = Attention(dim, context_dim, n_heads)
         self.norm3 = nn.LayerNorm(dim)
-        self.ff = GegluFeedForward(dim, 4 * dim)
+        self.ff = FeedForward(dim, 4 * dim)
 
     def forward(self, x, context):
         h = x + self.attn1(self.norm1(x))
@@ -101,13 +111,13 @@ class Transformer2D(nn.Module):
         super().__init__()
         self.norm = nn.GroupNorm(32, c, 1e-6)
         self.proj_in = nn.Linear(c, c)
-        self.block = BasicTransformerBlock(c, context_dim, n_heads)
+        self.transformer_blocks = nn.ModuleList([BasicTransformerBlock(c, context_dim, n_heads)])
         self.proj_out = nn.Linear(c, c)
 
     def forward(self, x, context):
         b, c, h, w = x.shape
         tokens = self.norm(x).reshape(b, c, h * w).transpose(1, 2)
-        y = self.proj_out(self.block(self.proj_in(tokens), context))
+        y = self.proj_out(self.transformer_blocks[0](self.proj_in(tokens), context))
         return x + y.transpose(1, 2).reshape(b, c, h, w)
 
 
@@ -220,7 +230,7 @@ def step_fn(measure, batch):
         if measure == "a":
             for p in m.parameters():
                 p.requires_grad_(False)
-            wrt = [m.attn.block.attn2.to_k.weight, m.attn.block.attn2.to_v.weight]
+            wrt = [m.attn.transformer_blocks[0].attn2.to_k.weight, m.attn.transformer_blocks[0].attn2.to_v.weight]
             for p in wrt:
                 p.requires_grad_(True)
             x.requires_grad_(True)
@@ -234,16 +244,20 @@ def step_fn(measure, batch):
     return lambda: torch.autograd.grad(loss_of(m(x)), wrt)
 
 
-def measure(req):
-    f = step_fn(req["measure"], req["batch"])
-    for _ in range(req["warmup"]):
+def timed(f, warmup, steps):
+    """Seconds per call of f for `steps` calls after `warmup` untimed ones."""
+    for _ in range(warmup):
         f()
     times = []
-    for _ in range(req["steps"]):
+    for _ in range(steps):
         t = time.perf_counter()
         f()
         times.append(time.perf_counter() - t)
-    return {"times": times}
+    return times
+
+
+def measure(req):
+    return {"times": timed(step_fn(req["measure"], req["batch"]), req["warmup"], req["steps"])}
 
 
 def wgrad(req):
@@ -257,13 +271,7 @@ def wgrad(req):
     def f():
         return torch.ops.aten.convolution_backward(g, x, w, None, [1, 1], [1, 1], [1, 1], False, [0, 0], 1, [False, False, True])[1]
 
-    f()
-    times = []
-    for _ in range(req["steps"]):
-        t = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t)
-    return {"times": times}
+    return {"times": timed(f, 1, req["steps"])}
 
 
 def check(req):
@@ -272,7 +280,7 @@ def check(req):
     m.load_state_dict({k: v for k, v in w.items() if k not in ("x", "context")}, strict=True)
     for p in m.parameters():
         p.requires_grad_(False)
-    wk, wv = m.attn.block.attn2.to_k.weight, m.attn.block.attn2.to_v.weight
+    wk, wv = m.attn.transformer_blocks[0].attn2.to_k.weight, m.attn.transformer_blocks[0].attn2.to_v.weight
     wk.requires_grad_(True)
     wv.requires_grad_(True)
     x = w["x"].clone().requires_grad_(True)
