@@ -110,6 +110,24 @@ class GradAccumulator {
   }
 }
 
+/** Disjoint unit-step pieces along `axis`, in order, joined by one concat with zeros in the gaps. */
+function concatPieces(node: Node, sorted: readonly SlicePiece[], axis: number): Tensor {
+  const zeros = (n: number) => {
+    const s = [...node.shape];
+    s[axis] = n;
+    return constant(HostTensor.zeros(node.dtype, s));
+  };
+  const parts: Tensor[] = [];
+  let at = 0;
+  for (const p of sorted) {
+    if (p.starts[axis]! > at) parts.push(zeros(p.starts[axis]! - at));
+    parts.push(p.g);
+    at = p.ends[axis]!;
+  }
+  if (at < node.shape[axis]!) parts.push(zeros(node.shape[axis]! - at));
+  return ops.concat(parts, axis);
+}
+
 /**
  * Turns slice cotangents into gradient terms of the sliced tensor. Unit-step pieces that differ on one axis
  * only and do not overlap become a single concat (gaps filled with zeros); anything else is zero-padded by the
@@ -118,29 +136,14 @@ class GradAccumulator {
 function assemblePieces(node: Node, pieces: readonly SlicePiece[]): Tensor[] {
   if (pieces.length === 0) return [];
   const shape = node.shape;
-  const unit = pieces.every((p) => p.steps.every((s) => s === 1));
   const offAxes = new Set<number>();
   for (const p of pieces) shape.forEach((d, i) => (p.starts[i] !== 0 || p.ends[i] !== d) && offAxes.add(i));
-  const sorted = [...pieces].sort((a, b) => (a.starts[[...offAxes][0] ?? 0]! - b.starts[[...offAxes][0] ?? 0]!));
+  const unit = pieces.every((p) => p.steps.every((s) => s === 1));
   if (pieces.length > 1 && unit && offAxes.size === 1) {
     const axis = [...offAxes][0]!;
+    const sorted = [...pieces].sort((a, b) => a.starts[axis]! - b.starts[axis]!);
     const disjoint = sorted.every((p, i) => i === 0 || p.starts[axis]! >= sorted[i - 1]!.ends[axis]!);
-    if (disjoint) {
-      const parts: Tensor[] = [];
-      let at = 0;
-      const zeros = (n: number) => {
-        const s = [...shape];
-        s[axis] = n;
-        return constant(HostTensor.zeros(node.dtype, s));
-      };
-      for (const p of sorted) {
-        if (p.starts[axis]! > at) parts.push(zeros(p.starts[axis]! - at));
-        parts.push(p.g);
-        at = p.ends[axis]!;
-      }
-      if (at < shape[axis]!) parts.push(zeros(shape[axis]! - at));
-      return [ops.concat(parts, axis)];
-    }
+    if (disjoint) return [concatPieces(node, sorted, axis)];
   }
   const prim = getPrimitive("slice");
   return pieces.map((p) => prim.vjp!(p.g, [new Tensor(node)], p.g, { starts: p.starts, ends: p.ends, steps: p.steps })[0]!);
@@ -180,10 +183,7 @@ function recomputeGroup(
   return copies;
 }
 
-/**
- * Traces `fn` on fresh inputs of the given shapes, returning the value and its gradients with respect to
- * every input; convenience for tests and small programs.
- */
+/** The traced value together with its gradients with respect to `wrt` (JAX's `value_and_grad` shape). */
 export function valueAndGrad(y: Tensor, wrt: readonly Tensor[]): { value: Tensor; grads: Tensor[] } {
   return { value: y, grads: grad(y, wrt) };
 }
