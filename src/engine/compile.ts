@@ -92,7 +92,7 @@ export class Program {
 /** Lowers the traced outputs and prepares a session. */
 export function compile(opts: CompileOptions): Program {
   checkProvider(opts.executionProvider ?? "cpu");
-  const files = new Map<string, string>();
+  const files = new Set<string>();
   const lowered = lowerToOnnx({
     inputs: opts.inputs.map((t) => t.node),
     outputs: opts.outputs.map((t) => t.node),
@@ -106,20 +106,20 @@ export function compile(opts: CompileOptions): Program {
       } catch (e) {
         throw new PulidError("external_missing", `weights file ${path} (external data of a parameter) cannot be opened: ${(e as Error).message}`, { cause: e });
       }
-      files.set(real, real);
+      files.add(real);
       return real;
     },
     name: opts.name,
   });
-  if (files.size) {
-    // Locations become relative to the folder the session writes the model into (see session.ts).
-    const root = externalRoot([...files.values()]);
+  // Locations become relative to the folder the session writes the model into (see session.ts).
+  const root = files.size ? externalRoot([...files]) : null;
+  if (root !== null) {
     for (const init of lowered.model.graph?.initializer ?? []) {
       for (const kv of init.externalData ?? []) if (kv.key === "location") kv.value = relative(root, kv.value!);
     }
   }
   const bytes = encodeModel(lowered.model);
-  const session = getSession(bytes, opts, files);
+  const session = getSession(bytes, opts, root);
   session.catch(() => {}); // surfaced on ready()/run()
   return new Program(
     opts.inputs.length,

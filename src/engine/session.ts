@@ -42,7 +42,8 @@ export function checkProvider(ep: ExecutionProvider): void {
   }
 }
 
-const cache = new Map<string, Promise<ort.InferenceSession>>();
+/** Sessions by model hash, with the number of holders: a session is released when its last holder lets go. */
+const cache = new Map<string, { session: Promise<ort.InferenceSession>; holders: number }>();
 
 /** The deepest folder containing every file: where the model must sit for ONNX Runtime to read them. */
 export function externalRoot(files: readonly string[]): string {
@@ -60,9 +61,8 @@ export function externalRoot(files: readonly string[]): string {
 async function createWithExternalData(
   model: Uint8Array,
   sessionOptions: ort.InferenceSession.SessionOptions,
-  external: ReadonlyMap<string, string>,
+  root: string,
 ): Promise<ort.InferenceSession> {
-  const root = externalRoot([...external.values()]);
   const modelPath = join(root, `.pulid-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.onnx`);
   try {
     writeFileSync(modelPath, model);
@@ -80,43 +80,50 @@ async function createWithExternalData(
   }
 }
 
-/** Creates (or reuses) a session for model bytes; external files are linked next to a temporary model file. */
+/**
+ * Creates (or reuses) a session for model bytes. `externalDir`: the folder that external-data locations in the
+ * model are relative to (see {@link externalRoot}); the model is written there briefly while it loads.
+ */
 export async function getSession(
   model: Uint8Array,
   opts: SessionOptions = {},
-  /** Absolute paths of external-data files the model refers to. */
-  external: ReadonlyMap<string, string> = new Map(),
+  externalDir: string | null = null,
 ): Promise<{ session: ort.InferenceSession; key: string }> {
   const ep = opts.executionProvider ?? "cpu";
   checkProvider(ep);
-  const key = createHash("sha256").update(model).update(JSON.stringify([ep, opts.threads ?? 0, opts.memoryArena ?? true])).digest("hex");
-  let p = cache.get(key);
-  if (!p) {
+  // External-data locations are relative, so the folder is part of what the model means (two checkpoints of
+  // one architecture in two folders give the same bytes).
+  const key = createHash("sha256").update(model).update(JSON.stringify([ep, opts.threads ?? 0, opts.memoryArena ?? true, externalDir])).digest("hex");
+  let entry = cache.get(key);
+  if (!entry) {
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       executionProviders: [ep],
       graphOptimizationLevel: "all",
       enableCpuMemArena: opts.memoryArena ?? true,
       ...(opts.threads ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {}),
     };
-    p = (async () => {
-      if (external.size === 0) return ort.InferenceSession.create(model, sessionOptions);
-      return createWithExternalData(model, sessionOptions, external);
+    const session = (async () => {
+      if (externalDir === null) return ort.InferenceSession.create(model, sessionOptions);
+      return createWithExternalData(model, sessionOptions, externalDir);
     })();
-    cache.set(key, p);
-    p.catch(() => cache.delete(key));
+    entry = { session, holders: 0 };
+    cache.set(key, entry);
+    session.catch(() => cache.delete(key));
   }
+  entry.holders++;
   try {
-    return { session: await p, key };
+    return { session: await entry.session, key };
   } catch (e) {
     throw new PulidError("session_create", `ONNX Runtime could not create a session on '${ep}': ${(e as Error).message}`, { cause: e });
   }
 }
 
-/** Frees a cached session. */
+/** Lets go of a cached session; it is freed when no other program holds it. */
 export async function releaseSession(key: string): Promise<void> {
-  const p = cache.get(key);
+  const entry = cache.get(key);
+  if (!entry || --entry.holders > 0) return;
   cache.delete(key);
-  if (p) await (await p).release();
+  await (await entry.session).release();
 }
 
 const ORT_TYPE: Partial<Record<DType, ort.Tensor.Type>> = {

@@ -116,3 +116,42 @@ test("running a program with a wrong input shape or dtype names the input and bo
     await p.dispose();
   }
 });
+
+test("external weights from two folders with the same file name are not mixed up by the session cache", async () => {
+  const dirs = [mkdtempSync(join(tmpdir(), "pulid-a-")), mkdtempSync(join(tmpdir(), "pulid-b-"))];
+  const x = input("x", [1, 4]);
+  const xv = HostTensor.f32([1, 4], [1, 2, 3, 4]);
+  const progs: ReturnType<typeof compile>[] = [];
+  try {
+    // Both programs stay alive at once: same architecture, same file name and offsets, different folders.
+    for (const [i, dir] of dirs.entries()) {
+      const path = join(dir, "w.safetensors");
+      await saveSafetensors(path, new Block().initialize(10 + i).stateDict());
+      const f = SafetensorsFile.open(path);
+      const m = new Block();
+      m.loadStateDict(f, { external: true });
+      f.close();
+      progs.push(compile({ inputs: [x], outputs: [m.call(x)] }));
+    }
+    for (const [i, p] of progs.entries()) {
+      const [y] = await p.run([xv]);
+      const [yr] = await evaluate([new Block().initialize(10 + i).call(x)], [x], [xv]);
+      assert.deepEqual(Array.from(y!.data as Float32Array), Array.from(yr!.data as Float32Array), `folder ${i}`);
+    }
+  } finally {
+    for (const p of progs) await p.dispose();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  }
+});
+
+test("two programs compiled from the same graph share a session; disposing one leaves the other usable", async () => {
+  const x = input("x", [2]);
+  const y = ops.exp(x);
+  const a = compile({ inputs: [x], outputs: [y] });
+  const b = compile({ inputs: [x], outputs: [y] });
+  await a.run([HostTensor.f32([2], [0, 1])]);
+  await a.dispose();
+  const [out] = await b.run([HostTensor.f32([2], [0, 1])]);
+  assert.deepEqual(Array.from(out!.data as Float32Array), [1, Math.fround(Math.E)]);
+  await b.dispose();
+});
