@@ -25,7 +25,7 @@ export class AdamW extends Optimizer {
     this.weightDecay = opts.weightDecay ?? 0.01;
   }
 
-  protected update(p: Parameter, w: Float32Array, g: Float64Array, lr: number): void {
+  protected update(p: Parameter, w: Float32Array, g: ArrayLike<number>, lr: number): void {
     let m = this.m.get(p.name);
     let v = this.v.get(p.name);
     if (!m || !v) {

@@ -45,12 +45,13 @@ export abstract class Optimizer {
       }
       const v = p.get();
       if (v.dtype !== "float32") throw new PulidError("param_dtype", `optimizer updates float32 parameters; '${p.name}' is ${v.dtype}`);
-      this.update(p, v.data as Float32Array, g.toFloat64(), lr);
+      // float32 gradients are read in place (no per-step copy); other dtypes are decoded once.
+      this.update(p, v.data as Float32Array, g.dtype === "float32" ? (g.data as Float32Array) : g.toFloat64(), lr);
     }
     this.stepCount++;
   }
 
-  protected abstract update(p: Parameter, w: Float32Array, g: Float64Array, lr: number): void;
+  protected abstract update(p: Parameter, w: Float32Array, g: ArrayLike<number>, lr: number): void;
   abstract state(): OptimizerState;
   abstract loadState(s: OptimizerState): void;
 }

@@ -23,7 +23,7 @@ export class Sgd extends Optimizer {
     this.nesterov = opts.nesterov ?? false;
   }
 
-  protected update(p: Parameter, w: Float32Array, g: Float64Array, lr: number): void {
+  protected update(p: Parameter, w: Float32Array, g: ArrayLike<number>, lr: number): void {
     let b = this.buf.get(p.name);
     const first = !b;
     if (!b && this.momentum !== 0) this.buf.set(p.name, (b = new Float32Array(w.length)));
