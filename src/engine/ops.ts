@@ -4,7 +4,7 @@
  * Conventions follow PyTorch: NCHW images, weights [out, in, kh, kw], `linear` weights [out, in].
  */
 import type { DType } from "./dtype.ts";
-import { HostTensor, numel, resolveReshape, shapeStr } from "./host-tensor.ts";
+import { HostTensor, numel, resolveReshape } from "./host-tensor.ts";
 import { Tensor, apply, constant } from "./tensor.ts";
 import { normAxis, broadcastShapes } from "./primitives/primitive.ts";
 import type { ConvAttrs } from "./primitives/linalg.ts";
@@ -479,13 +479,6 @@ export function attention(q: Operand, k: Operand, v: Operand, opts: { scale?: nu
   let logits = mul(matmul(tq, swapAxes(k, -1, -2)), scale);
   if (opts.mask !== undefined) logits = add(logits, opts.mask);
   return matmul(softmax(logits, -1), v);
-}
-
-/** Checks two shapes are equal, else a TraceError naming both. */
-export function assertShape(t: Tensor, shape: readonly number[], what: string): void {
-  if (t.shape.length !== shape.length || t.shape.some((d, i) => shape[i] !== -1 && d !== shape[i])) {
-    throw new TraceError(currentScope(), `${what}: expected shape ${shapeStr(shape)}, got ${shapeStr(t.shape)}`);
-  }
 }
 
 export { constant, broadcastShapes };
