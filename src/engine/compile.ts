@@ -26,6 +26,8 @@ export class Program {
   readonly inputShapes: readonly (readonly number[])[];
   readonly inputDtypes: readonly DType[];
   readonly outputNames: readonly string[];
+  readonly outputShapes: readonly (readonly number[])[];
+  readonly outputDtypes: readonly DType[];
   readonly paramInputs: readonly ParamSource[];
   /** Size of the ONNX model in bytes (without external data). */
   readonly modelBytes: number;
@@ -38,6 +40,7 @@ export class Program {
     inputShapes: (readonly number[])[],
     inputDtypes: DType[],
     outputNames: string[],
+    outputs: readonly { shape: readonly number[]; dtype: DType }[],
     paramInputs: ParamSource[],
     modelBytes: number,
     session: ReturnType<typeof getSession>,
@@ -47,6 +50,8 @@ export class Program {
     this.inputShapes = inputShapes;
     this.inputDtypes = inputDtypes;
     this.outputNames = outputNames;
+    this.outputShapes = outputs.map((o) => o.shape);
+    this.outputDtypes = outputs.map((o) => o.dtype);
     this.paramInputs = paramInputs;
     this.modelBytes = modelBytes;
     this.sessionPromise = session;
@@ -57,8 +62,12 @@ export class Program {
     await this.sessionPromise;
   }
 
-  /** Runs with one host tensor per user input (in the order given to `compile`). */
-  async run(inputs: readonly HostTensor[]): Promise<HostTensor[]> {
+  /**
+   * Runs with one host tensor per user input (in the order given to `compile`). `into[i]`, when given, is
+   * written with output i and returned as that output (its shape and dtype must match); use it to reuse
+   * large result buffers from run to run.
+   */
+  async run(inputs: readonly HostTensor[], into: readonly (HostTensor | undefined)[] = []): Promise<HostTensor[]> {
     if (inputs.length !== this.nUser) {
       throw new PulidError("bad_inputs", `program takes ${this.nUser} inputs (${this.inputNames.slice(0, this.nUser).join(", ")}), got ${inputs.length}`);
     }
@@ -79,8 +88,16 @@ export class Program {
       // 16-bit stored weights are fed in the compute dtype the graph expects.
       feeds[this.inputNames[this.nUser + k]!] = v.dtype === p.dtype ? v : v.cast(p.dtype);
     });
+    into.forEach((t, i) => {
+      if (!t) return;
+      const want = this.outputShapes[i];
+      if (!want) throw new PulidError("bad_outputs", `program has ${this.outputNames.length} outputs, got a buffer for output ${i}`);
+      if (t.shape.join(",") !== want.join(",") || t.dtype !== this.outputDtypes[i]) {
+        throw new PulidError("bad_outputs", `buffer for output ${i} is ${t.dtype} ${shapeStr(t.shape)}, the output is ${this.outputDtypes[i]} ${shapeStr(want)}`);
+      }
+    });
     const { session } = await this.sessionPromise;
-    return runSession(session, feeds, this.outputNames);
+    return runSession(session, feeds, this.outputNames, into);
   }
 
   async dispose(): Promise<void> {
@@ -127,6 +144,7 @@ export function compile(opts: CompileOptions): Program {
     [...opts.inputs.map((t) => t.shape), ...lowered.paramInputs.map((p) => p.shape)],
     opts.inputs.map((t) => t.dtype),
     lowered.outputNames,
+    opts.outputs,
     lowered.paramInputs,
     bytes.byteLength,
     session,

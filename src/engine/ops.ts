@@ -86,7 +86,7 @@ export const stopGradient = (x: Operand) => apply("stop_gradient", [asTensor(x)]
 export const relu = (x: Operand) => maximum(x, 0);
 export const silu = (x: Operand) => mul(x, sigmoid(x));
 /** GELU, exact (erf) form. */
-export const gelu = (x: Operand) => mul(mul(x, 0.5), add(erf(mul(x, Math.SQRT1_2)), 1));
+export const gelu = (x: Operand) => apply("gelu", [asTensor(x)]);
 /** GELU, tanh approximation. */
 export const geluTanh = (x: Operand) => {
   const t = asTensor(x);
@@ -315,7 +315,8 @@ export function matmul(a: Operand, b: Operand): Tensor {
 
 /**
  * y = x W^T + b with W [out, in] (PyTorch's Linear). Leading axes of x are flattened into one so that the
- * weight gradient is one [in, N] x [N, out] product rather than a batch of small ones summed afterwards.
+ * weight gradient is one [in, N] x [N, out] product rather than a batch of small ones summed afterwards, and
+ * a bias [out] is added inside the same Gemm.
  */
 export function linear(x: Operand, weight: Operand, bias?: Operand | null): Tensor {
   const t = asTensor(x);
@@ -324,10 +325,17 @@ export function linear(x: Operand, weight: Operand, bias?: Operand | null): Tens
     const y = matmul(t, transpose(w, [1, 0]));
     return bias == null ? y : add(y, bias);
   }
+  const b = bias == null ? null : asTensor(bias, w);
+  const fuseBias = b !== null && b.rank === 1 && b.shape[0] === w.shape[0] && b.dtype === w.dtype;
   const flat = t.rank > 2 ? reshape(t, [-1, t.shape[t.rank - 1]!]) : t;
-  let y = apply("matmul_nt", [flat, w]);
+  let y = apply("matmul_nt", fuseBias ? [flat, w, b] : [flat, w]);
   if (t.rank > 2) y = reshape(y, [...t.shape.slice(0, -1), w.shape[0]!]);
-  return bias == null ? y : add(y, bias);
+  return b === null || fuseBias ? y : add(y, b);
+}
+
+/** a^T b for 2-D a [m, n] and b [m, k] -> [n, k] (a Linear's weight gradient). */
+export function matmulTransposedA(a: Operand, b: Operand): Tensor {
+  return apply("matmul_tn", [asTensor(a), asTensor(b)]);
 }
 
 export interface Conv2dOptions {

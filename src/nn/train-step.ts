@@ -12,6 +12,11 @@ import type { SessionOptions } from "../engine/session.ts";
 
 export interface StepResult {
   loss: number;
+  /**
+   * Gradient of each trainable parameter. Like PyTorch's `.grad`, these buffers belong to the step and are
+   * overwritten by its next `run` (reusing them saves allocating the gradients' size every step); `clone()`
+   * one to keep it.
+   */
   grads: Map<Parameter, HostTensor>;
   /** Values of `extras` given at build time, in order. */
   extras: HostTensor[];
@@ -21,6 +26,7 @@ export class TrainStep {
   readonly params: readonly Parameter[];
   private readonly program: Program;
   private readonly nExtras: number;
+  private gradBuffers: HostTensor[] = [];
 
   /**
    * @param model   the module whose trainable parameters get gradients
@@ -43,7 +49,8 @@ export class TrainStep {
   }
 
   async run(batch: readonly HostTensor[]): Promise<StepResult> {
-    const [loss, ...rest] = await this.program.run(batch);
+    const [loss, ...rest] = await this.program.run(batch, [undefined, ...Array(this.nExtras).fill(undefined), ...this.gradBuffers]);
+    this.gradBuffers = rest.slice(this.nExtras);
     const extras = rest.slice(0, this.nExtras);
     const gs = rest.slice(this.nExtras);
     return { loss: loss!.get(0), grads: new Map(this.params.map((p, i) => [p, gs[i]!])), extras };

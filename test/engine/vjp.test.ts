@@ -4,6 +4,7 @@ import { checkVjp, VJP_TOL, type InputSpec } from "./gradcheck.ts";
 import * as ops from "../../src/engine/ops.ts";
 import type { Tensor } from "../../src/engine/tensor.ts";
 import { checkpoint } from "../../src/engine/tensor.ts";
+import { grad } from "../../src/engine/autodiff.ts";
 import { HostTensor } from "../../src/engine/host-tensor.ts";
 
 type Case = [string, (...xs: Tensor[]) => Tensor, InputSpec[], { float32Only?: boolean }?];
@@ -34,6 +35,8 @@ const CASES: Case[] = [
   // activations (composites)
   ["silu", (a) => ops.silu(a), [{ shape: [5] }]],
   ["gelu", (a) => ops.gelu(a), [{ shape: [5] }]],
+  // The VJP of gelu is itself differentiated when a loss uses gelu'(x) (second order).
+  ["gelu derivative (second order)", (a) => grad(ops.sum(ops.gelu(a)), [a])[0]!, [{ shape: [6], range: [-3, 3] }]],
   ["gelu tanh", (a) => ops.geluTanh(a), [{ shape: [5] }]],
   ["quick gelu", (a) => ops.quickGelu(a), [{ shape: [5] }]],
   ["leaky relu", (a) => ops.leakyRelu(a, 0.2), [{ shape: [5] }]],
@@ -68,6 +71,9 @@ const CASES: Case[] = [
   ["matmul", (a, b) => ops.matmul(a, b), [{ shape: [3, 4] }, { shape: [4, 2] }]],
   ["matmul batch broadcast", (a, b) => ops.matmul(a, b), [{ shape: [2, 3, 4] }, { shape: [4, 5] }]],
   ["linear", (x, w, b) => ops.linear(x, w, b), [{ shape: [2, 3] }, { shape: [4, 3] }, { shape: [4] }]],
+  ["matmul_tn (a^T b)", (a, b) => ops.matmulTransposedA(a, b), [{ shape: [5, 3] }, { shape: [5, 4] }]],
+  ["linear without bias (matmul_nt, two inputs)", (x, w) => ops.linear(x, w), [{ shape: [3, 5] }, { shape: [4, 5] }]],
+  ["linear with a broadcast 2-D bias (added outside the Gemm)", (x, w, b) => ops.linear(x, w, b), [{ shape: [3, 5] }, { shape: [4, 5] }, { shape: [1, 4] }]],
   ["linear on 3-D input (flattened matmul_nt)", (x, w, b) => ops.linear(x, w, b), [{ shape: [2, 5, 3] }, { shape: [4, 3] }, { shape: [4] }]],
   ["conv2d basic", (x, w, b) => ops.conv2d(x, w, b, { padding: 1 }), [{ shape: [2, 3, 5, 5] }, { shape: [4, 3, 3, 3] }, { shape: [4] }]],
   ["conv2d stride 2", (x, w) => ops.conv2d(x, w, null, { stride: 2, padding: 1 }), [{ shape: [2, 2, 6, 7] }, { shape: [3, 2, 3, 3] }]],

@@ -155,3 +155,22 @@ test("two programs compiled from the same graph share a session; disposing one l
   assert.deepEqual(Array.from(out!.data as Float32Array), [1, Math.fround(Math.E)]);
   await b.dispose();
 });
+
+test("output buffers passed to run are written and returned; a wrong buffer is refused by name", async () => {
+  const x = input("x", [2, 3]);
+  const p = compile({ inputs: [x], outputs: [ops.exp(x), ops.sum(x)] });
+  try {
+    const buf = HostTensor.zeros("float32", [2, 3]);
+    for (const v of [0, 1]) {
+      const xv = HostTensor.f32([2, 3], [v, 1, 2, 3, 4, 5]);
+      const [y, s] = await p.run([xv], [buf]);
+      assert.equal(y, buf, "the given buffer is returned");
+      assert.deepEqual(Array.from(buf.data as Float32Array), [v, 1, 2, 3, 4, 5].map((t) => Math.fround(Math.exp(t))));
+      assert.equal(s!.get(0), v + 15);
+    }
+    await assert.rejects(p.run([HostTensor.f32([2, 3])], [HostTensor.zeros("float32", [3, 2])]), /buffer for output 0 is float32 \[3, 2\], the output is float32 \[2, 3\]/);
+    await assert.rejects(p.run([HostTensor.f32([2, 3])], [undefined, HostTensor.zeros("float64", [])]), /buffer for output 1 is float64/);
+  } finally {
+    await p.dispose();
+  }
+});

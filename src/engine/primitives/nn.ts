@@ -10,6 +10,8 @@ import type { Tensor } from "../tensor.ts";
 import * as ops from "../ops.ts";
 import { convOutSize } from "./linalg.ts";
 
+const LOG_SQRT_2_OVER_PI = 0.5 * Math.log(2 / Math.PI);
+
 /** d/dx of x̂ = (x - mean) / sqrt(var + eps) over the last axis, applied to the cotangent of x̂. */
 function normalizeVjp(gxhat: Tensor, x: Tensor, eps: number): { gx: Tensor; xhat: Tensor } {
   const mu = ops.mean(x, -1, true);
@@ -24,6 +26,24 @@ function normalizeVjp(gxhat: Tensor, x: Tensor, eps: number): { gx: Tensor; xhat
 }
 
 export const NN: Primitive[] = [
+  {
+    // Exact GELU, x Φ(x). A primitive rather than an erf composite so that its backward pass is one short
+    // expression of x (the composite's derivative kept more full-size temporaries), and the forward pass
+    // is emitted in the form ONNX Runtime fuses into its Gelu kernel.
+    name: "gelu",
+    infer: (ins) => ({ shape: ins[0]!.shape, dtype: ins[0]!.dtype }),
+    vjp: (g, [x]) => {
+      // Φ(x) + x φ(x) = 0.5 (1 + erf(x / √2) + x √(2/π) exp(-x² / 2)); the √(2/π) rides inside the exp.
+      const t = ops.mul(x!, Math.SQRT1_2);
+      const xpdf = ops.mul(x!, ops.exp(ops.sub(LOG_SQRT_2_OVER_PI, ops.mul(t, t))));
+      return [ops.mul(ops.mul(g, ops.add(ops.add(ops.erf(t), xpdf), 1)), 0.5)];
+    },
+    lower: (b, [x], node) => {
+      const half = b.node("Mul", [x!, b.scalar(0.5, node.dtype)]);
+      const erf = b.node("Erf", [b.node("Div", [x!, b.scalar(Math.SQRT2, node.dtype)])]);
+      return b.node("Mul", [half, b.node("Add", [erf, b.scalar(1, node.dtype)])]);
+    },
+  },
   {
     name: "softmax",
     infer: (ins, a) => (normAxis(a.axis, ins[0]!.shape.length), { shape: ins[0]!.shape, dtype: ins[0]!.dtype }),
