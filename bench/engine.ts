@@ -15,14 +15,17 @@
  * subprocess env only), plus any `--torch-env` candidates; results are compared by a matmul checksum and the
  * fastest matching setting is used. A PyTorch linked to the reference libblas is flagged (ratios unfair).
  *
- * Usage: npm run bench:engine [-- --json --steps 4 --warmup 1 --batch 16 --threads 2 --only a,b,c
+ * Each measure alternates `--rounds` short runs of ours and PyTorch's (one PyTorch process holds the model),
+ * `--steps` steps per side per round, so drift in machine speed hits both sides alike.
+ *
+ * Usage: npm run bench:engine [-- --json --rounds 4 --steps 1 --warmup 1 --batch 16 --threads 2 --only a,b,c
  *        --no-torch --force-torch --no-check --no-memory --no-wgrad --mem-depth 8 --torch-env "OPENBLAS_CORETYPE=SkylakeX"]
  * With --json the last line is one JSON object.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { input, type Tensor } from "../src/engine/tensor.ts";
 import * as ops from "../src/engine/ops.ts";
@@ -34,10 +37,8 @@ import { loadSafetensors, saveSafetensors } from "../src/engine/io/safetensors.t
 import { TrainStep } from "../src/nn/train-step.ts";
 import type { Parameter } from "../src/nn/parameter.ts";
 import { UNetLikeBlock, VitBlock, VitStack, benchLoss } from "./blocks.ts";
+import { startTorchSteps, torchCall as torchCallRaw, type TorchSteps } from "./torch-process.ts";
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const PY = "/usr/bin/python3";
-const TORCH_SCRIPT = join(HERE, "torch_engine.py");
 const TARGETS = { a: 1.0, b: 1.3, c: 1.0 } as const;
 type MeasureId = keyof typeof TARGETS;
 
@@ -50,7 +51,10 @@ function opt(name: string, dflt: string): string {
 const json = flag("json");
 const threads = Number(opt("threads", "2"));
 const batch = Number(opt("batch", "16"));
-const steps = Number(opt("steps", "4"));
+/** Timed steps per side per round (a and b take seconds per step, c a third of one). */
+const DEFAULT_STEPS: Record<MeasureId, number> = { a: 1, b: 1, c: 5 };
+const stepsOpt = argv.includes("--steps") ? Number(opt("steps", "1")) : null;
+const rounds = Number(opt("rounds", "4"));
 const warmup = Number(opt("warmup", "1"));
 const only = opt("only", "a,b,c")
   .split(",")
@@ -192,22 +196,8 @@ async function ourWgrad(c: number, n: number, runs: number): Promise<number[]> {
 
 const OPENBLAS_VARS = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"];
 
-function torchCall(req: Record<string, unknown>, env: NodeJS.ProcessEnv): any {
-  const r = spawnSync(PY, [TORCH_SCRIPT, JSON.stringify({ threads, ...req })], {
-    env,
-    encoding: "utf8",
-    maxBuffer: 1 << 24,
-  });
-  if (r.error) return { error: `cannot run ${PY}: ${r.error.message}` };
-  const last = r.stdout.trim().split("\n").pop() ?? "";
-  try {
-    return JSON.parse(last);
-  } catch {
-    return {
-      error: `torch subprocess failed (exit ${r.status}): ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`,
-    };
-  }
-}
+/** One PyTorch request at this bench's thread count. */
+const torchCall = (req: Record<string, unknown>, env: NodeJS.ProcessEnv): any => torchCallRaw({ threads, ...req }, env);
 
 interface TorchEnvChoice {
   env: NodeJS.ProcessEnv;
@@ -375,9 +365,16 @@ async function main(): Promise<void> {
   const memChild = argv.indexOf("--memory-child");
   if (memChild >= 0) return memoryChild(argv[memChild + 1] === "ckpt");
 
-  const result: Record<string, any> = { threads, batch, steps, warmup, load_before: loadavg().map(r1) };
+  const result: Record<string, any> = {
+    threads,
+    batch,
+    rounds,
+    steps_per_round: stepsOpt ?? DEFAULT_STEPS,
+    warmup,
+    load_before: loadavg().map(r1),
+  };
   log(
-    `bench:engine  threads=${threads} batch=${batch} steps=${steps} (median after ${warmup} warm-up)  load ${result.load_before.join(" ")}`,
+    `bench:engine  threads=${threads} batch=${batch}  ${rounds} rounds of ${stepsOpt ?? "1 (a, b) / 5 (c)"} steps per side, alternating; median after ${warmup} warm-up  load ${result.load_before.join(" ")}`,
   );
 
   let torchEnv: TorchEnvChoice | null = null;
@@ -436,15 +433,24 @@ async function main(): Promise<void> {
   }
 
   for (const id of only) {
-    // Our steps are split around PyTorch's run so that a change in machine load hits both sides alike.
+    // Short runs of ours and PyTorch's alternate, so that drift in machine speed hits both sides alike.
+    const perRound = stepsOpt ?? DEFAULT_STEPS[id];
     const ours = await prepareOurs(id);
-    const before = torchBlocks ? Math.ceil(steps / 2) : steps;
-    await ours.time(before);
-    const t =
-      torchBlocks && torchEnv
-        ? torchCall({ mode: "measure", measure: id, batch, steps, warmup }, torchEnv.env)
-        : null;
-    await ours.time(steps - before);
+    let torch: TorchSteps | null = null;
+    let torchError: string | null = null;
+    const torchTimes: number[] = [];
+    if (torchBlocks && torchEnv) {
+      try {
+        torch = await startTorchSteps({ threads, measure: id, batch, warmup }, torchEnv.env);
+      } catch (e) {
+        torchError = (e as Error).message;
+      }
+    }
+    for (let r = 0; r < rounds; r++) {
+      await ours.time(perRound);
+      if (torch) torchTimes.push(...(await torch.time(perRound)));
+    }
+    torch?.close();
     await ours.dispose();
     const oursMs = median(ours.times) * 1000;
     const entry: Record<string, any> = {
@@ -453,15 +459,13 @@ async function main(): Promise<void> {
       ours_first_run_s: r1(ours.compile_s),
       target: TARGETS[id],
     };
-    if (t) {
-      if (t.error) entry.torch_error = t.error;
-      else {
-        const torchMs = median(t.times) * 1000;
-        entry.torch_ms = r1(torchMs);
-        entry.torch_times_ms = (t.times as number[]).map((v) => r1(v * 1000));
-        entry.ratio = Math.round((oursMs / torchMs) * 100) / 100;
-        entry.meets_target = entry.ratio <= TARGETS[id];
-      }
+    if (torchError) entry.torch_error = torchError;
+    else if (torch) {
+      const torchMs = median(torchTimes) * 1000;
+      entry.torch_ms = r1(torchMs);
+      entry.torch_times_ms = torchTimes.map((v) => r1(v * 1000));
+      entry.ratio = Math.round((oursMs / torchMs) * 100) / 100;
+      entry.meets_target = entry.ratio <= TARGETS[id];
     }
     result[id] = entry;
     log(

@@ -4,6 +4,8 @@ Usage: python3 torch_engine.py '<json request>'; prints one JSON line. Requests 
   probe    matmul GFLOP/s (2048, 4096) and a checksum of a seeded 2048 matmul (to compare BLAS settings)
   wgrad    {"channels", "batch", "steps"}: seconds for a 3x3 conv's weight gradient alone (32x32)
   measure  {"measure": "a"|"b"|"c", "batch", "steps", "warmup"}: seconds per training step
+  serve    {"measure", "batch", "warmup"}: builds the measure, prints {"ready": true}, then answers each stdin
+           line {"steps": k} with {"times": [...]} until stdin closes (lets the caller interleave its own steps)
   check    {"weights": path, "out": path}: block (a) on the weights/inputs in a safetensors file; writes the
            loss and gradients (x, to_k, to_v) to `out` as safetensors
 The modules mirror bench/blocks.ts (same parameter names).
@@ -260,6 +262,16 @@ def measure(req):
     return {"times": timed(step_fn(req["measure"], req["batch"]), req["warmup"], req["steps"])}
 
 
+def serve(req):
+    f = step_fn(req["measure"], req["batch"])
+    timed(f, req["warmup"], 0)
+    print(json.dumps({"ready": True, "torch": torch.__version__}), flush=True)
+    for line in sys.stdin:
+        if line.strip():
+            print(json.dumps({"times": timed(f, 0, json.loads(line)["steps"])}), flush=True)
+    return None
+
+
 def wgrad(req):
     """Weight gradient of a 3x3 conv (padding 1) alone: the engine's known weak spot."""
     c, n = req["channels"], req["batch"]
@@ -294,7 +306,9 @@ def main():
     req = json.loads(sys.argv[1])
     torch.set_num_threads(req.get("threads", 2))
     torch.set_grad_enabled(True)
-    out = {"probe": probe, "measure": measure, "wgrad": wgrad, "check": check}[req["mode"]](req)
+    out = {"probe": probe, "measure": measure, "serve": serve, "wgrad": wgrad, "check": check}[req["mode"]](req)
+    if out is None:
+        return
     out["torch"] = torch.__version__
     print(json.dumps(out))
 
