@@ -42,7 +42,8 @@ const GiB = 2 ** 30;
 function countFlops(outputs: readonly Node[]): number {
   let macs = 0;
   for (const n of topoSort(outputs)) {
-    if (n.op === "matmul") macs += numel(n.shape) * n.inputs[0]!.shape.at(-1)!;
+    if (n.op === "matmul" || n.op === "matmul_nt") macs += numel(n.shape) * n.inputs[0]!.shape.at(-1)!;
+    else if (n.op === "matmul_tn") macs += numel(n.shape) * n.inputs[0]!.shape[0]!;
     else if (n.op === "conv2d") {
       const w = n.inputs[1]!.shape; // [Cout, Cin/groups, kh, kw]
       macs += numel(n.shape) * w[1]! * w[2]! * w[3]!;
