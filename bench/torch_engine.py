@@ -11,7 +11,7 @@ Usage: python3 torch_engine.py '<json request>'; prints one JSON line. Requests 
 The modules mirror bench/blocks.ts (same parameter names).
 """
 import json
-import struct
+import os
 import sys
 import time
 
@@ -23,7 +23,8 @@ except ImportError:
     print(json.dumps({"error": "PyTorch not found"}))
     sys.exit(0)
 
-import numpy as np
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from torch_safetensors import read_safetensors_f32, write_safetensors  # noqa: E402
 
 
 def heads(x, h):
@@ -164,37 +165,6 @@ def loss_of(y):
     return (y * y).mean()
 
 
-# --- safetensors (float32 only), written and read here so the bench needs no extra package ---------------
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        raw = f.read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    out = {}
-    for k, v in header.items():
-        if k == "__metadata__":
-            continue
-        if v["dtype"] != "F32":
-            raise ValueError(f"{k}: only F32 is supported here, got {v['dtype']}")
-        a, b = v["data_offsets"]
-        out[k] = torch.from_numpy(np.frombuffer(raw, dtype="<f4", count=(b - a) // 4, offset=8 + n + a).copy()).reshape(v["shape"])
-    return out
-
-
-def write_safetensors(path, tensors):
-    header, blobs, off = {}, [], 0
-    for k, t in tensors.items():
-        data = t.detach().contiguous().numpy().astype("<f4").tobytes()
-        header[k] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [off, off + len(data)]}
-        blobs.append(data)
-        off += len(data)
-    h = json.dumps(header).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
-
-
 # --- modes ---------------------------------------------------------------------------------------------
 
 def probe(_req):
@@ -287,7 +257,7 @@ def wgrad(req):
 
 
 def check(req):
-    w = read_safetensors(req["weights"])
+    w = read_safetensors_f32(req["weights"])
     m = UNetLikeBlock()
     m.load_state_dict({k: v for k, v in w.items() if k not in ("x", "context")}, strict=True)
     for p in m.parameters():
