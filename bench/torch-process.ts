@@ -1,7 +1,7 @@
 /**
  * Talking to the PyTorch side of bench:engine (`bench/torch_engine.py`, run by Debian's `/usr/bin/python3`).
  *
- * - `torchCall`: one request, one JSON answer (probe, wgrad, check, measure).
+ * - `torchCall`: one request, one JSON answer (probe, wgrad, check).
  * - `startTorchSteps`: a process that keeps one measure's model built and times k steps on request, so the
  *   bench can alternate short runs of ours and PyTorch's. This machine's speed drifts by tens of percent over
  *   seconds (other tenants); alternating puts both sides under the same drift.

@@ -3,9 +3,9 @@
 Usage: python3 torch_engine.py '<json request>'; prints one JSON line. Requests ({"mode": ...}):
   probe    matmul GFLOP/s (2048, 4096) and a checksum of a seeded 2048 matmul (to compare BLAS settings)
   wgrad    {"channels", "batch", "steps"}: seconds for a 3x3 conv's weight gradient alone (32x32)
-  measure  {"measure": "a"|"b"|"c", "batch", "steps", "warmup"}: seconds per training step
-  serve    {"measure", "batch", "warmup"}: builds the measure, prints {"ready": true}, then answers each stdin
-           line {"steps": k} with {"times": [...]} until stdin closes (lets the caller interleave its own steps)
+  serve    {"measure": "a"|"b"|"c", "batch", "warmup"}: builds the measure's training step, prints
+           {"ready": true}, then answers each stdin line {"steps": k} with {"times": [...]} (seconds per
+           step) until stdin closes; lets the caller interleave its own steps
   check    {"weights": path, "out": path}: block (a) on the weights/inputs in a safetensors file; writes the
            loss and gradients (x, to_k, to_v) to `out` as safetensors
 The modules mirror bench/blocks.ts (same parameter names).
@@ -228,10 +228,6 @@ def timed(f, warmup, steps):
     return times
 
 
-def measure(req):
-    return {"times": timed(step_fn(req["measure"], req["batch"]), req["warmup"], req["steps"])}
-
-
 def serve(req):
     f = step_fn(req["measure"], req["batch"])
     timed(f, req["warmup"], 0)
@@ -276,7 +272,7 @@ def main():
     req = json.loads(sys.argv[1])
     torch.set_num_threads(req.get("threads", 2))
     torch.set_grad_enabled(True)
-    out = {"probe": probe, "measure": measure, "serve": serve, "wgrad": wgrad, "check": check}[req["mode"]](req)
+    out = {"probe": probe, "serve": serve, "wgrad": wgrad, "check": check}[req["mode"]](req)
     if out is None:
         return
     out["torch"] = torch.__version__

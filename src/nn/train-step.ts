@@ -49,10 +49,12 @@ export class TrainStep {
   }
 
   async run(batch: readonly HostTensor[]): Promise<StepResult> {
-    const [loss, ...rest] = await this.program.run(batch, [undefined, ...Array(this.nExtras).fill(undefined), ...this.gradBuffers]);
-    this.gradBuffers = rest.slice(this.nExtras);
+    // Outputs are [loss, ...extras, ...grads]; only the gradients are written into last run's buffers.
+    const into = [...Array<undefined>(1 + this.nExtras), ...this.gradBuffers];
+    const [loss, ...rest] = await this.program.run(batch, into);
     const extras = rest.slice(0, this.nExtras);
     const gs = rest.slice(this.nExtras);
+    this.gradBuffers = gs;
     return { loss: loss!.get(0), grads: new Map(this.params.map((p, i) => [p, gs[i]!])), extras };
   }
 
