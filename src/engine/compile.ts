@@ -33,6 +33,7 @@ export class Program {
   readonly modelBytes: number;
   private readonly sessionPromise: ReturnType<typeof getSession>;
   private readonly nUser: number;
+  private disposed = false;
 
   constructor(
     nUser: number,
@@ -68,6 +69,7 @@ export class Program {
    * large result buffers from run to run.
    */
   async run(inputs: readonly HostTensor[], into: readonly (HostTensor | undefined)[] = []): Promise<HostTensor[]> {
+    if (this.disposed) throw new PulidError("disposed", "this program was disposed; compile it again to run it");
     if (inputs.length !== this.nUser) {
       throw new PulidError("bad_inputs", `program takes ${this.nUser} inputs (${this.inputNames.slice(0, this.nUser).join(", ")}), got ${inputs.length}`);
     }
@@ -100,7 +102,13 @@ export class Program {
     return runSession(session, feeds, this.outputNames, into);
   }
 
+  /**
+   * Lets go of this program's hold on its session (shared with programs of the same graph). Idempotent: the
+   * hold is released once, so a second call cannot free a session another program still holds.
+   */
   async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
     const { key } = await this.sessionPromise;
     await releaseSession(key);
   }
@@ -128,7 +136,7 @@ export function compile(opts: CompileOptions): Program {
     },
     name: opts.name,
   });
-  // Locations become relative to the folder the session writes the model into (see session.ts).
+  // Locations become relative to the weights' deepest common folder, which the session hands ONNX Runtime.
   const root = files.size ? externalRoot([...files]) : null;
   if (root !== null) {
     for (const init of lowered.model.graph?.initializer ?? []) {

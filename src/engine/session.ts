@@ -4,8 +4,7 @@
  */
 import * as ort from "onnxruntime-node";
 import { createHash } from "node:crypto";
-import { writeFileSync, rmSync } from "node:fs";
-import { dirname, join, resolve, sep } from "node:path";
+import { dirname, resolve, sep } from "node:path";
 import { HostTensor } from "./host-tensor.ts";
 import type { DType } from "./dtype.ts";
 import { PulidError } from "./errors.ts";
@@ -45,7 +44,10 @@ export function checkProvider(ep: ExecutionProvider): void {
 /** Sessions by model hash, with the number of holders: a session is released when its last holder lets go. */
 const cache = new Map<string, { session: Promise<ort.InferenceSession>; holders: number }>();
 
-/** The deepest folder containing every file: where the model must sit for ONNX Runtime to read them. */
+/**
+ * The deepest folder containing every file: the folder external-data locations are made relative to. ONNX Runtime
+ * refuses a location that leaves this folder, after resolving symlinks, so pass real paths.
+ */
 export function externalRoot(files: readonly string[]): string {
   const dirs = files.map((f) => dirname(resolve(f)));
   let root = dirs[0]!;
@@ -54,35 +56,9 @@ export function externalRoot(files: readonly string[]): string {
 }
 
 /**
- * ONNX Runtime resolves external data relative to the model file and refuses paths that leave the model's
- * folder (symlinks are resolved first). So the model is written, briefly, into the folder that holds the weight
- * files (their deepest common folder), loaded from there, and deleted: the weights are never copied.
- */
-async function createWithExternalData(
-  model: Uint8Array,
-  sessionOptions: ort.InferenceSession.SessionOptions,
-  root: string,
-): Promise<ort.InferenceSession> {
-  const modelPath = join(root, `.pulid-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.onnx`);
-  try {
-    writeFileSync(modelPath, model);
-  } catch (e) {
-    throw new PulidError(
-      "external_data_dir",
-      `cannot write a temporary model file next to the weights in ${root} (${(e as Error).message}); ONNX Runtime needs the model in the weights' folder to read them without copying`,
-      { cause: e },
-    );
-  }
-  try {
-    return await ort.InferenceSession.create(modelPath, sessionOptions);
-  } finally {
-    rmSync(modelPath, { force: true });
-  }
-}
-
-/**
  * Creates (or reuses) a session for model bytes. `externalDir`: the folder that external-data locations in the
- * model are relative to (see {@link externalRoot}); the model is written there briefly while it loads.
+ * model are relative to (see {@link externalRoot}). The model is loaded from memory and ONNX Runtime is told that
+ * folder through its session config, so nothing is ever written next to the weights (which may be read-only).
  */
 export async function getSession(
   model: Uint8Array,
@@ -102,10 +78,10 @@ export async function getSession(
       enableCpuMemArena: opts.memoryArena ?? true,
       ...(opts.threads ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {}),
     };
-    const session = (async () => {
-      if (externalDir === null) return ort.InferenceSession.create(model, sessionOptions);
-      return createWithExternalData(model, sessionOptions, externalDir);
-    })();
+    if (externalDir !== null) {
+      sessionOptions.extra = { session: { model_external_initializers_file_folder_path: externalDir } };
+    }
+    const session = ort.InferenceSession.create(model, sessionOptions);
     entry = { session, holders: 0 };
     cache.set(key, entry);
     session.catch(() => cache.delete(key));
