@@ -79,7 +79,10 @@ function runPulidV11(f: Fixture, p: string, run: Run, cmp: Compare): void {
   const steps = run.num_inference_steps ?? denoised.shape[0]!;
   const sigmas = sched.sigmas(steps);
   cmp("sigmas", sigmas);
-  const x = f.io(`${p}.x0`).toFloat64().map((v) => v * sigmas[0]!);
+  const x0 = f.io(`${p}.x0`);
+  // The reference passes one timestep per sample (`sigma * s_in`), so each call records `batch` of them.
+  const batch = x0.shape[0] ?? 1;
+  const x = x0.toFloat64().map((v) => v * sigmas[0]!);
   cmp("x_start", x);
   const xIn: Float64Array[] = [];
   const xDdim: Float64Array[] = [];
@@ -87,7 +90,7 @@ function runPulidV11(f: Fixture, p: string, run: Run, cmp: Compare): void {
   let call = 0;
   const model = sched.denoiser((xScaled, t) => {
     xDdim.push(xScaled);
-    ts.push(t);
+    for (let b = 0; b < batch; b++) ts.push(t);
     // The recorded denoised output replaces the UNet + CFG: undo `x - sigma*eps` by returning the eps that
     // reproduces it, so the wrapper's own arithmetic is exercised.
     const d = row(denoised, call);

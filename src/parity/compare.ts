@@ -27,12 +27,11 @@ export function compareTensors(
 ): Comparison {
   const exp = expected.toFloat64();
   const g = "toFloat64" in got ? got.toFloat64() : Float64Array.from(got);
-  if ("shape" in got && got.shape.join(",") !== expected.shape.join(",") && g.length !== exp.length) {
-    return { label, maxAbsError: Infinity, worstExcess: Infinity, atol, rtol, pass: false, note: `shape ${shapeStr(got.shape)} vs expected ${shapeStr(expected.shape)}` };
+  // A tensor must have the expected shape itself: [3, 2] against [2, 3] has the right count and the wrong layout.
+  if ("shape" in got && got.shape.join(",") !== expected.shape.join(",")) {
+    return failedComparison(label, atol, rtol, `shape ${shapeStr(got.shape)} vs expected ${shapeStr(expected.shape)}`);
   }
-  if (g.length !== exp.length) {
-    return { label, maxAbsError: Infinity, worstExcess: Infinity, atol, rtol, pass: false, note: `${g.length} elements vs expected ${exp.length}` };
-  }
+  if (g.length !== exp.length) return failedComparison(label, atol, rtol, `${g.length} elements vs expected ${exp.length}`);
   let maxAbs = 0;
   let worst = -Infinity;
   let pass = true;
@@ -50,4 +49,9 @@ export function compareTensors(
     if (excess > worst) worst = excess;
   }
   return { label, maxAbsError: maxAbs, worstExcess: worst, atol, rtol, pass };
+}
+
+/** A comparison that failed before any value was compared (wrong shape, missing output, ...); `note` says why. */
+export function failedComparison(label: string, atol: number, rtol: number, note: string): Comparison {
+  return { label, maxAbsError: Infinity, worstExcess: Infinity, atol, rtol, pass: false, note };
 }

@@ -20,3 +20,11 @@ test("compareTensors uses allclose semantics", () => {
   assert.ok(Math.abs(bad.maxAbsError - 0.2) < 1e-4);
   assert.equal(compareTensors("x", HostTensor.f32([2], [1, 2]), exp, 1, 1).pass, false);
 });
+
+test("compareTensors fails a different shape even with the same element count", () => {
+  const exp = HostTensor.f32([2, 3], [1, 2, 3, 4, 5, 6]);
+  const c = compareTensors("x", HostTensor.f32([3, 2], [1, 2, 3, 4, 5, 6]), exp, 1, 1);
+  assert.equal(c.pass, false);
+  assert.match(c.note ?? "", /shape \[3, 2\] vs expected \[2, 3\]/);
+  assert.equal(compareTensors("x", HostTensor.f32([2, 3], [1, 2, 3, 4, 5, 6]), exp, 0, 0).pass, true);
+});

@@ -10,7 +10,7 @@
 import { join } from "node:path";
 import type { ParityKind } from "../../parity/kind.ts";
 import type { Fixture } from "../../parity/fixture.ts";
-import { compareTensors, type Comparison } from "../../parity/compare.ts";
+import { compareTensors, failedComparison, type Comparison } from "../../parity/compare.ts";
 import { input, type Tensor } from "../../engine/tensor.ts";
 import type { HostTensor } from "../../engine/host-tensor.ts";
 import { compile } from "../../engine/compile.ts";
@@ -66,9 +66,11 @@ export const unetParityKind: ParityKind = {
     const unet = loadUNet(f.weightsPath, { config: f.config });
     const names: string[] = f.meta["inputs"] ?? ["sample", "timestep", "encoder_hidden_states", "text_embeds", "time_ids"];
     const g = graphInputs(f, names);
-    const outName: string = (f.meta["outputs"] ?? ["out_sample"])[0];
+    const [outName, ...rest]: string[] = f.meta["outputs"] ?? ["out_sample"];
     const [got] = await runGraph(g.list, [traceUNet(unet, f, g.tensors)], g.values, f.name);
-    return [compareTensors(outName, got!, f.io(outName), f.tolerance.atol, f.tolerance.rtol)];
+    // A UNet call returns one tensor, the first listed output; any other listed output is a failure, not skipped.
+    const missing = rest.map((n) => failedComparison(n, f.tolerance.atol, f.tolerance.rtol, "missing output: a UNet call returns one tensor (its sample), compared as the first listed output"));
+    return [compareTensors(outName!, got!, f.io(outName!), f.tolerance.atol, f.tolerance.rtol), ...missing];
   },
 };
 
