@@ -24,7 +24,8 @@ export interface StepResult {
 
 export class TrainStep {
   readonly params: readonly Parameter[];
-  private readonly program: Program;
+  /** The compiled program (outputs: loss, extras, one gradient per entry of `params`), for inspection. */
+  readonly program: Program;
   private readonly nExtras: number;
   private gradBuffers: HostTensor[] = [];
 

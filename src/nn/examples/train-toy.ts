@@ -41,7 +41,10 @@ export interface ToyOptions {
 
 export interface ToyResult {
   model: Module;
+  /** The optimizer as the run left it (its state is what a checkpoint saves). */
+  optimizer: AdamW;
   step: number;
+  /** One loss per step this call ran (after a resume: only the remaining steps). */
   losses: number[];
 }
 
@@ -100,7 +103,7 @@ export async function trainToy(o: ToyOptions): Promise<ToyResult> {
     await trainStep.dispose();
   }
   if (o.checkpointPath) await saveCheckpoint(o.checkpointPath, { model: t.model, optimizer: opt, step, rng: dataRng });
-  return { model: t.model, step, losses };
+  return { model: t.model, optimizer: opt, step, losses };
 }
 
 /** Accuracy of a trained toy model on `n` fresh examples drawn from `seed`. */
