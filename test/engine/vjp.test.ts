@@ -26,7 +26,8 @@ const CASES: Case[] = [
   ["tanh", (a) => ops.tanh(a), [{ shape: [4] }]],
   ["sigmoid", (a) => ops.sigmoid(a), [{ shape: [4] }]],
   ["erf", (a) => ops.erf(a), [{ shape: [4] }]],
-  ["abs", (a) => ops.abs(a), [{ shape: [4], range: pos }]],
+  // Both signs: on positive inputs alone a rule missing sign(x) would pass.
+  ["abs", (a) => ops.abs(a), [{ shape: [6], range: pos, bothSigns: true }]],
   ["sin", (a) => ops.sin(a), [{ shape: [4] }]],
   ["cos", (a) => ops.cos(a), [{ shape: [4] }]],
   ["where", (a, b) => ops.where(ops.greater(a, 0), a, ops.mul(b, 2)), [{ shape: [3, 4] }, { shape: [4] }]],
@@ -130,4 +131,11 @@ test("every differentiable primitive appears in at least one VJP case above", as
     .filter((p) => !p.nondiff && !covered.has(p.name))
     .map((p) => p.name);
   assert.deepEqual(missing, [], `primitives with no VJP case: ${missing.join(", ")}`);
+});
+
+test("the float32 fallback is only for a missing float64 kernel: a dtype bug in float64 is reported", async () => {
+  // In float32 the cast is a no-op and this passes; in float64 it mixes dtypes, which must not be hidden.
+  await assert.rejects(checkVjp((a) => ops.add(a, ops.cast(a, "float32")), [{ shape: [3] }]), /dtype mismatch float64 vs float32/);
+  // A graph with an op that has no float64 kernel (Erf) still falls back.
+  assert.equal((await checkVjp((a) => ops.erf(a), [{ shape: [3] }])).dtype, "float32");
 });
