@@ -11,11 +11,12 @@ export class UsageError extends Error {}
 
 /**
  * Minimal flag parser: `--name value`, `--name=value`, `--flag` (boolean when in `booleans`), and positionals.
- * Unknown flags are an error naming the flag and listing the known ones.
+ * Unknown flags are an error naming the flag and listing the known ones; so are positionals beyond
+ * `maxPositional` (default 0), so that a stray word is never silently ignored.
  */
 export function parseFlags(
   argv: string[],
-  spec: { strings?: readonly string[]; booleans?: readonly string[] },
+  spec: { strings?: readonly string[]; booleans?: readonly string[]; maxPositional?: number },
 ): { flags: Record<string, string | boolean>; positional: string[] } {
   const strings = new Set(spec.strings ?? []);
   const booleans = new Set([...(spec.booleans ?? []), "help"]);
@@ -39,8 +40,22 @@ export function parseFlags(
         throw new UsageError(`unknown option '${a}' (known: ${known})`);
       }
     } else {
+      if (positional.length >= (spec.maxPositional ?? 0)) {
+        throw new UsageError(`unexpected argument '${a}'${spec.maxPositional ? ` (takes at most ${spec.maxPositional})` : " (this command takes only --options)"}`);
+      }
       positional.push(a);
     }
   }
   return { flags, positional };
+}
+
+/** An integer flag in [min, max], or `dflt` when absent; anything else is a UsageError naming the flag. */
+export function intFlag(flags: Record<string, string | boolean>, name: string, dflt: number, min: number, max: number): number {
+  const v = flags[name];
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (typeof v !== "string" || v.trim() === "" || !Number.isInteger(n) || n < min || n > max) {
+    throw new UsageError(`--${name} must be an integer in [${min}, ${max}], got '${String(v)}'`);
+  }
+  return n;
 }

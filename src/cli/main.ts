@@ -39,8 +39,10 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`pulid ${name}: ${e.message}`);
       return 2;
     }
-    if (e instanceof PulidError) {
-      console.error(`pulid ${name}: ${e.message}`);
+    // PulidErrors and the operating system's (a full disk, a permission) are the input's or the machine's
+    // fault, not a bug: one line. Anything else is a bug and keeps its stack.
+    if (e instanceof PulidError || typeof (e as NodeJS.ErrnoException).syscall === "string") {
+      console.error(`pulid ${name}: ${(e as Error).message}`);
       return 1;
     }
     throw e;

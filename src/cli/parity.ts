@@ -10,7 +10,7 @@ Runs every parity case (NAME.json + NAME.io.safetensors [+ NAME.weights.safetens
 compared output, and ends with 'N passed, M failed'. Exit code 1 when any case fails or none ran, 2 for bad usage.`;
 
 async function run(argv: string[]): Promise<number> {
-  const { flags, positional } = parseFlags(argv, { strings: ["only"] });
+  const { flags, positional } = parseFlags(argv, { strings: ["only"], maxPositional: Infinity });
   if (flags.help || argv.length === 0) {
     console.log(HELP);
     return argv.length === 0 ? 2 : 0;

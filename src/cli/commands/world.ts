@@ -5,11 +5,11 @@
  *   pulid world export --split NAME --out DIR [--count N] [--size S] [--seed N]
  *                                                                    PNGs (image, reference, mask) + examples.jsonl
  */
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import sharp from "sharp";
 import { writeFileAtomic } from "../../engine/atomic-write.ts";
 import { parseFlags, UsageError, type Command } from "../command.ts";
+import { prepareOutDir } from "../out-path.ts";
 import { contactSheet, SHEET_COLUMNS } from "../../world/contact-sheet.ts";
 import { worldExample } from "../../world/dataset.ts";
 import { encodePng } from "../../world/png.ts";
@@ -45,6 +45,7 @@ async function sample(argv: string[]): Promise<number> {
   const rows = int(flags, "rows", 8, 1, 64);
   const size = int(flags, "size", 64, 32, 512);
   const scale = int(flags, "scale", 2, 1, 8);
+  prepareOutDir(flags.out);
   const sheet = contactSheet(rows, size);
   let png = await encodePng(sheet.rgb, sheet.width, sheet.height);
   if (scale > 1) {
@@ -54,7 +55,6 @@ async function sample(argv: string[]): Promise<number> {
       .toBuffer();
     png = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   }
-  mkdirSync(flags.out, { recursive: true });
   const path = join(flags.out, "contact-sheet.png");
   await writeFileAtomic(path, png);
   console.log(
@@ -81,7 +81,7 @@ async function exportSplit(argv: string[]): Promise<number> {
   const count = int(flags, "count", 16, 1, 1_000_000);
   const size = int(flags, "size", 64, 32, 512);
   const seed = int(flags, "seed", 0, 0, 2 ** 31 - 1);
-  mkdirSync(flags.out, { recursive: true });
+  prepareOutDir(flags.out);
   const lines: string[] = [];
   for (let k = 0; k < count; k++) {
     const e = worldExample(k, { split, size, seed });
