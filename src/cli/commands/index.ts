@@ -4,7 +4,10 @@ import { parityMain } from "../parity.ts";
 
 export const COMMANDS: readonly Command[] = [
   { name: "demo", summary: "train the engine's toy models end to end and print their accuracy", run: async (argv) => (await import("./demo.ts")).demoCommand.run(argv) },
+  { name: "embed", summary: "photos of one person -> an ID embedding file (encode a face once)", run: async (argv) => (await import("./embed.ts")).embedCommand.run(argv) },
   { name: "face", summary: "faces in photos: detect (boxes and landmarks with SCRFD)", run: async (argv) => (await import("./face.ts")).faceCommand.run(argv) },
+  { name: "generate", summary: "photos of a face + a prompt -> PNGs of that person (PuLID on SDXL)", run: async (argv) => (await import("./generate.ts")).generateCommand.run(argv) },
+  { name: "inspect", summary: "what a weights file holds: format, tensors, parameter count, architecture / PuLID version", run: async (argv) => (await import("./inspect.ts")).inspectCommand.run(argv) },
   { name: "models", summary: "model files: write-random (random-weight checkpoints in the published layouts)", run: async (argv) => (await import("./models.ts")).modelsCommand.run(argv) },
   { name: "parity", summary: "run parity fixtures against the reference numbers", run: parityMain },
   { name: "world", summary: "the synthetic world: contact sheet (sample) or a split as PNG + JSONL (export)", run: async (argv) => (await import("./world.ts")).worldCommand.run(argv) },
