@@ -46,3 +46,11 @@ export { loadSdxlFolder } from "./models/sdxl/folder.ts";
 export * as face from "./face/index.ts";
 export * as diffusion from "./diffusion/index.ts";
 export * as world from "./world/index.ts";
+
+// PuLID inference: the pipeline, its one options schema, ID embeddings (portable core) and the Node platform.
+export * as pulid from "./pulid/index.ts";
+export {
+  PulidPipeline, OPTION_SPECS, GenerateOptionsSchema, parseGenerateOptions, OptionsError, MissingModelFilesError, PipelineError,
+  type GenerateOptions, type GenerateRequest, type GenerateResult, type GeneratedImage, type PulidPlatform, type IdEmbedding,
+} from "./pulid/index.ts";
+export { nodePlatform } from "./node/pulid-platform.ts";

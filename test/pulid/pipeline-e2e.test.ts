@@ -37,7 +37,7 @@ function maxRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 /** The independent id tokens of `photos` for both versions' rules (v1: concat with the mix rule). */
 async function referenceTokens(ref: Reference, version: "v1" | "v1.1", list: string[], idMix: boolean): Promise<{ cond: HostTensor; uncond: HostTensor }> {
-  const ins = [];
+  const ins: { idCond: Float32Array; hidden: HostTensor[] }[] = [];
   for (const p of list) ins.push(await referenceIdInputs(ref, p));
   const W = ins[0]!.idCond.length;
   const zeros = (shape: number[]) => HostTensor.zeros("float32", shape);

@@ -74,8 +74,7 @@ export const inspectCommand: Command = {
         }
         return 0;
       }
-      let r: WeightsReader;
-      r = openWeights(file);
+      const r: WeightsReader = openWeights(file);
       let metadata: Readonly<Record<string, string>> = {};
       const rows: TensorRow[] = [];
       let params = 0;
