@@ -1,0 +1,103 @@
+/**
+ * `pulid world train <model>` and `pulid world eval <model>`: the world's model zoo from the command line.
+ *
+ *   pulid world train <model> [--out DIR] [--resume] [--steps N]
+ *   pulid world eval <model> [--model PATH] [--json] [--pairs N]
+ */
+import { join } from "node:path";
+import { parseFlags, UsageError } from "../command.ts";
+import { Progress } from "../progress.ts";
+import { WORLD_RECIPES } from "../../train/world/index.ts";
+import { trainRecipe, RUN_FILES } from "../../train/harness/train-loop.ts";
+import { WORLD_EVALS, WORLD_MODELS_DIR } from "../../eval/world/index.ts";
+
+const names = () => Object.keys(WORLD_RECIPES).join(", ");
+
+export const TRAIN_HELP = `usage: pulid world train <model> [--out DIR] [--resume] [--steps N]
+
+Trains one of the world's models (${names()}) with its recipe.
+The run folder (default runs/<model>) gets recipe.json (every hyper-parameter and the data seed), log.jsonl
+(one line per step), checkpoint.safetensors (atomic, every few steps), loss.png, and export/ with the
+shipped files once training ends. Ctrl-C stops after writing a checkpoint; --resume continues bit for bit.
+
+options:
+  --out DIR    run folder (default runs/<model>)
+  --resume     continue the run in --out from its checkpoint
+  --steps N    change the number of steps (fresh runs only)`;
+
+export async function worldTrain(argv: string[]): Promise<number> {
+  const { flags, positional } = parseFlags(argv, { strings: ["out", "steps"], booleans: ["resume"], maxPositional: 1 });
+  if (flags.help) return (console.log(TRAIN_HELP), 0);
+  const name = positional[0];
+  if (!name) throw new UsageError(`world train needs a model name (${names()})`);
+  const recipe = WORLD_RECIPES[name];
+  if (!recipe) throw new UsageError(`unknown model '${name}' (known: ${names()})`);
+  const out = typeof flags.out === "string" ? flags.out : join("runs", name);
+  const steps = flags.steps === undefined ? undefined : Number(flags.steps);
+  if (steps !== undefined && (!Number.isInteger(steps) || steps < 1)) throw new UsageError(`--steps must be a positive integer, got '${flags.steps}'`);
+  const stop = new AbortController();
+  const onSigint = () => {
+    if (stop.signal.aborted) process.exit(130);
+    process.stderr.write("\nstopping after this step (checkpoint first); Ctrl-C again to quit now\n");
+    stop.abort();
+  };
+  process.on("SIGINT", onSigint);
+  let bar: Progress | null = null;
+  try {
+    const r = await trainRecipe(recipe, {
+      out,
+      resume: flags.resume === true,
+      overrides: { steps },
+      signal: stop.signal,
+      onStart: (step, h) => {
+        bar = new Progress(name, h.steps);
+        bar.tick(step, step ? `resumed at step ${step}` : "");
+      },
+      onStep: (i) => bar?.tick(1, `loss ${i.loss.toFixed(4)}`),
+    });
+    (bar as Progress | null)?.done();
+    if (!r.finished) {
+      console.log(`stopped at step ${r.step}/${r.hyper.steps}; resume with: pulid world train ${name} --out ${out} --resume`);
+      return 1;
+    }
+    console.log(`trained ${name}: ${r.hyper.steps} steps in ${(r.wallSeconds / 60).toFixed(1)} min; curve ${join(out, RUN_FILES.curve)}`);
+    for (const f of r.exported) console.log(f);
+    return 0;
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+}
+
+export const EVAL_HELP = `usage: pulid world eval <model> [--model PATH] [--json]
+
+Measures one of the world's models (${Object.keys(WORLD_EVALS).join(", ")}) against its bars on held-out
+identities. Default weights: ${WORLD_MODELS_DIR}/. With --json the last line is one JSON object.
+
+options:
+  --model PATH   weights to measure instead of the shipped ones (e.g. runs/<model>/export/<file>)
+  --json         print the result as one JSON object`;
+
+export async function worldEval(argv: string[]): Promise<number> {
+  const { flags, positional } = parseFlags(argv, { strings: ["model"], booleans: ["json"], maxPositional: 1 });
+  if (flags.help) return (console.log(EVAL_HELP), 0);
+  const name = positional[0];
+  if (!name) throw new UsageError(`world eval needs a model name (${Object.keys(WORLD_EVALS).join(", ")})`);
+  const ev = WORLD_EVALS[name];
+  if (!ev) throw new UsageError(`unknown model '${name}' (known: ${Object.keys(WORLD_EVALS).join(", ")})`);
+  let bar: Progress | null = null;
+  const r = await ev.run({
+    model: typeof flags.model === "string" ? flags.model : undefined,
+    onProgress: (done, total) => {
+      bar ??= new Progress(`eval ${name}`, total);
+      bar.tick(1);
+    },
+  });
+  (bar as Progress | null)?.done();
+  const failed = ev.bars.filter((b) => !b.pass(r));
+  if (flags.json) console.log(JSON.stringify(r));
+  else {
+    console.log(JSON.stringify(r, null, 2));
+    for (const b of ev.bars) console.log(`${b.pass(r) ? "pass" : "MISS"}  ${b.text}`);
+  }
+  return failed.length ? 1 : 0;
+}

@@ -1,0 +1,32 @@
+/** Every world model's evaluation, by the name `pulid world eval <model>` takes, with its bars. */
+import { join } from "node:path";
+import { evalFaceNet } from "./face-net-eval.ts";
+
+/** Where the shipped world models live (relative to the working directory: the repository root). */
+export const WORLD_MODELS_DIR = "models/world";
+
+export interface WorldEvalRun {
+  /** Weights to measure (default: the shipped file). */
+  model?: string;
+  onProgress?(done: number, total: number): void;
+}
+
+export interface WorldEval {
+  run(o: WorldEvalRun): Promise<Record<string, unknown>>;
+  /** The issue's bars, each a readable line and a check on the result. */
+  bars: { text: string; pass(r: Record<string, unknown>): boolean }[];
+}
+
+const FACE_NETS = ["face-id", "face-loss", "face-metric"] as const;
+
+function faceNetEval(name: (typeof FACE_NETS)[number]): WorldEval {
+  return {
+    run: (o) => {
+      const others = Object.fromEntries(FACE_NETS.filter((n) => n !== name).map((n) => [n, join(WORLD_MODELS_DIR, `${n}.onnx`)]));
+      return evalFaceNet(o.model ?? join(WORLD_MODELS_DIR, `${name}.onnx`), { others, onProgress: o.onProgress }) as never;
+    },
+    bars: [{ text: "verification_accuracy >= 0.97 (photo style, held-out identities)", pass: (r) => (r.verification_accuracy as number) >= 0.97 }],
+  };
+}
+
+export const WORLD_EVALS: Record<string, WorldEval> = Object.fromEntries(FACE_NETS.map((n) => [n, faceNetEval(n)]));

@@ -1,0 +1,93 @@
+/**
+ * The world's face-recognition nets (stand-ins for antelopev2 glintr100, arcface-50 and CurricularFace): small
+ * CNNs with the ArcFace ONNX contract, so the real path's loader (`openArcFace`) runs them unchanged:
+ * input [1, 3, 112, 112] = (RGB - 127.5) / 127.5 of the 112 ArcFace-aligned crop, output [1, D], the raw
+ * (not normalised) embedding.
+ *
+ * World faces are small (a 64 px image holds a face ~25 px wide), so the 112 crop is an upsampled one: the net
+ * first average-pools it by `pool` to near the face's native resolution, which keeps training cheap on CPU.
+ */
+import { Module } from "../../nn/module.ts";
+import { Conv2d, GroupNorm, Linear, LayerNorm } from "../../nn/layers.ts";
+import type { Tensor } from "../../engine/tensor.ts";
+import * as ops from "../../engine/ops.ts";
+
+export interface FaceNetConfig {
+  /** Crop side fed to the net (ArcFace contract: >= 112, a multiple of 16). */
+  inputSize: number;
+  /** Average-pool factor applied first. */
+  pool: number;
+  /** Channels per stage; every stage after the first halves the resolution. */
+  widths: readonly number[];
+  /** Residual blocks after each stage's first conv, per stage. */
+  blocks: readonly number[];
+  /** "flatten": ArcFace's flatten + FC head; "mean": global average pool + FC. */
+  head: "flatten" | "mean";
+  embedDim: number;
+}
+
+/** conv3x3 -> GroupNorm -> ReLU, the unit of every stage. */
+class ConvUnit extends Module {
+  conv: Conv2d;
+  norm: GroupNorm;
+  constructor(cin: number, cout: number, stride: number) {
+    super();
+    this.conv = new Conv2d(cin, cout, 3, { stride, padding: 1, bias: false });
+    this.norm = new GroupNorm(Math.min(8, cout / 4), cout);
+  }
+  forward(x: Tensor): Tensor {
+    return ops.relu(this.norm.call(this.conv.call(x)));
+  }
+}
+
+class ResBlock extends Module {
+  a: ConvUnit;
+  b: ConvUnit;
+  constructor(c: number) {
+    super();
+    this.a = new ConvUnit(c, c, 1);
+    this.b = new ConvUnit(c, c, 1);
+  }
+  forward(x: Tensor): Tensor {
+    return ops.add(x, this.b.call(this.a.call(x)));
+  }
+}
+
+class Stage extends Module {
+  down: ConvUnit;
+  blocks: ResBlock[];
+  constructor(cin: number, cout: number, stride: number, n: number) {
+    super();
+    this.down = new ConvUnit(cin, cout, stride);
+    this.blocks = Array.from({ length: n }, () => new ResBlock(cout));
+  }
+  forward(x: Tensor): Tensor {
+    let h = this.down.call(x);
+    for (const b of this.blocks) h = b.call(h);
+    return h;
+  }
+}
+
+export class FaceNet extends Module {
+  stages: Stage[];
+  fc: Linear;
+  norm: LayerNorm;
+  constructor(readonly config: FaceNetConfig) {
+    super();
+    const { widths } = config;
+    this.stages = widths.map((w, i) => new Stage(i === 0 ? 3 : widths[i - 1]!, w, i === 0 ? 1 : 2, config.blocks[i] ?? 0));
+    const side = config.inputSize / config.pool / 2 ** (widths.length - 1);
+    const last = widths.at(-1)!;
+    this.fc = new Linear(config.head === "flatten" ? last * side * side : last, config.embedDim);
+    // LayerNorm without affine scale would fix the norm; with it the raw norm stays learnable, like ArcFace's final BN.
+    this.norm = new LayerNorm(config.embedDim);
+  }
+  /** x: [B, 3, S, S] blob-normalised crops -> [B, embedDim] raw embeddings. */
+  forward(x: Tensor): Tensor {
+    let h = this.config.pool > 1 ? ops.avgPool2d(x, this.config.pool) : x;
+    for (const s of this.stages) h = s.call(h);
+    const [b] = h.shape as [number];
+    const feat = this.config.head === "flatten" ? h.reshape([b, -1]) : ops.mean(h, [2, 3]);
+    return this.norm.call(this.fc.call(feat));
+  }
+}

@@ -1,0 +1,13 @@
+/** `face-id`: the world's glintr100 (feeds the ID encoder). Residual CNN, flatten head, ArcFace loss. */
+import { faceRecipe } from "./face-recipe.ts";
+
+export const faceIdRecipe = faceRecipe({
+  name: "face-id",
+  summary: "identity embedding feeding the ID encoder (stands for antelopev2 glintr100); ArcFace loss",
+  config: { inputSize: 112, pool: 4, widths: [32, 64, 96], blocks: [0, 1, 1], head: "flatten", embedDim: 128 },
+  loss: "arcface",
+  defaults: {
+    steps: 1200, batch: 64, lr: 2e-3, warmup: 100, minLrRatio: 0.02, weightDecay: 5e-4, clip: 5, seed: 11, dataSeed: 101,
+    checkpointEvery: 100, classes: 600, perIdentity: 4, photoShare: 0.5, jitter: 1, scale: 16, margin: 0.3, marginRamp: 400,
+  },
+});
