@@ -1,7 +1,13 @@
 /** Every world model's training recipe, by the name `pulid world train <model>` takes. */
 import type { BaseHyper, Recipe } from "../harness/recipe.ts";
 import { faceIdRecipe } from "./face-id.ts";
+import { faceLossRecipe } from "./face-loss.ts";
+import { faceMetricRecipe } from "./face-metric.ts";
+
+const asRecipe = <H extends BaseHyper>(r: Recipe<H>) => r as unknown as Recipe<BaseHyper>;
 
 export const WORLD_RECIPES: Record<string, Recipe<BaseHyper>> = {
-  "face-id": faceIdRecipe as unknown as Recipe<BaseHyper>,
+  "face-id": asRecipe(faceIdRecipe),
+  "face-loss": asRecipe(faceLossRecipe),
+  "face-metric": asRecipe(faceMetricRecipe),
 };
