@@ -2,7 +2,8 @@
  * `pulid world train <model>` and `pulid world eval <model>`: the world's model zoo from the command line.
  *
  *   pulid world train <model> [--out DIR] [--resume] [--steps N]
- *   pulid world eval <model> [--model PATH] [--json] [--pairs N]
+ *   pulid world ship <model> [--run DIR] [--models DIR]
+ *   pulid world eval <model> [--model PATH] [--json] [--record]
  */
 import { join } from "node:path";
 import { parseFlags, UsageError } from "../command.ts";
@@ -10,6 +11,7 @@ import { Progress } from "../progress.ts";
 import { WORLD_RECIPES } from "../../train/world/index.ts";
 import { trainRecipe, RUN_FILES } from "../../train/harness/train-loop.ts";
 import { WORLD_EVALS, WORLD_MODELS_DIR } from "../../eval/world/index.ts";
+import { recordBars, shipRun } from "../../train/harness/ship.ts";
 
 const names = () => Object.keys(WORLD_RECIPES).join(", ");
 
@@ -68,17 +70,34 @@ export async function worldTrain(argv: string[]): Promise<number> {
   }
 }
 
-export const EVAL_HELP = `usage: pulid world eval <model> [--model PATH] [--json]
+export const SHIP_HELP = `usage: pulid world ship <model> [--run DIR] [--models DIR]
+
+Copies a finished run's exported files (default run folder runs/<model>) into the models folder (default
+${WORLD_MODELS_DIR}) and records the recipe, data seed, steps, wall time and file hashes in its manifest.json.`;
+
+export async function worldShip(argv: string[]): Promise<number> {
+  const { flags, positional } = parseFlags(argv, { strings: ["run", "models"], maxPositional: 1 });
+  if (flags.help) return (console.log(SHIP_HELP), 0);
+  const name = positional[0];
+  if (!name || !WORLD_RECIPES[name]) throw new UsageError(`world ship needs a model name (${names()})`);
+  const modelsDir = typeof flags.models === "string" ? flags.models : WORLD_MODELS_DIR;
+  const e = await shipRun(typeof flags.run === "string" ? flags.run : join("runs", name), name, modelsDir);
+  for (const [f, info] of Object.entries(e.files)) console.log(`${join(modelsDir, f)}  ${(info.bytes / 1e6).toFixed(2)} MB  sha256 ${info.sha256.slice(0, 12)}`);
+  return 0;
+}
+
+export const EVAL_HELP = `usage: pulid world eval <model> [--model PATH] [--json] [--record]
 
 Measures one of the world's models (${Object.keys(WORLD_EVALS).join(", ")}) against its bars on held-out
 identities. Default weights: ${WORLD_MODELS_DIR}/. With --json the last line is one JSON object.
 
 options:
   --model PATH   weights to measure instead of the shipped ones (e.g. runs/<model>/export/<file>)
-  --json         print the result as one JSON object`;
+  --json         print the result as one JSON object
+  --record       write the result into ${WORLD_MODELS_DIR}/manifest.json as the model's bars`;
 
 export async function worldEval(argv: string[]): Promise<number> {
-  const { flags, positional } = parseFlags(argv, { strings: ["model"], booleans: ["json"], maxPositional: 1 });
+  const { flags, positional } = parseFlags(argv, { strings: ["model"], booleans: ["json", "record"], maxPositional: 1 });
   if (flags.help) return (console.log(EVAL_HELP), 0);
   const name = positional[0];
   if (!name) throw new UsageError(`world eval needs a model name (${Object.keys(WORLD_EVALS).join(", ")})`);
@@ -94,6 +113,7 @@ export async function worldEval(argv: string[]): Promise<number> {
   });
   (bar as Progress | null)?.done();
   const failed = ev.bars.filter((b) => !b.pass(r));
+  if (flags.record) recordBars(WORLD_MODELS_DIR, name, r);
   if (flags.json) console.log(JSON.stringify(r));
   else {
     console.log(JSON.stringify(r, null, 2));

@@ -15,7 +15,7 @@ import { worldExample } from "../../world/dataset.ts";
 import { encodePng } from "../../world/png.ts";
 import { checkSplit } from "../../world/splits.ts";
 import { LABELS } from "../../world/render.ts";
-import { worldTrain, worldEval } from "./world-models.ts";
+import { worldTrain, worldEval, worldShip } from "./world-models.ts";
 
 const HELP = `usage:
   pulid world sample --out DIR [--rows N] [--size S] [--scale K]
@@ -126,6 +126,7 @@ export const worldCommand: Command = {
     if (sub === "export") return exportSplit(rest);
     if (sub === "train") return worldTrain(rest);
     if (sub === "eval") return worldEval(rest);
+    if (sub === "ship") return worldShip(rest);
     if (sub === undefined || sub === "--help" || sub === "-h") {
       console.log(HELP);
       return sub ? 0 : 2;

@@ -1,0 +1,88 @@
+/**
+ * Shipping a trained world model: its exported files are copied into the models folder (default models/world/)
+ * and `manifest.json` there records, per model, the recipe and every hyper-parameter, the data seed, steps, wall
+ * time, file hashes and (once measured) the bars reached. Each write is atomic.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, mkdirSync, statSync } from "node:fs";
+import { basename, join } from "node:path";
+import { PulidError } from "../../engine/errors.ts";
+import { writeFileAtomic, writeFileAtomicSync } from "../../engine/atomic-write.ts";
+import { RUN_FILES } from "./train-loop.ts";
+import { readLog } from "./run-log.ts";
+
+export interface ManifestEntry {
+  files: Record<string, { sha256: string; bytes: number }>;
+  recipe: string;
+  hyper: Record<string, unknown>;
+  data_seed: number;
+  steps: number;
+  wall_seconds: number;
+  final_loss: number;
+  bars?: Record<string, unknown>;
+}
+
+export interface Manifest {
+  version: 1;
+  models: Record<string, ManifestEntry>;
+}
+
+export const MANIFEST = "manifest.json";
+
+export function readManifest(dir: string): Manifest {
+  const p = join(dir, MANIFEST);
+  if (!existsSync(p)) return { version: 1, models: {} };
+  return JSON.parse(readFileSync(p, "utf8")) as Manifest;
+}
+
+function writeManifest(dir: string, m: Manifest): void {
+  const sorted = Object.fromEntries(Object.entries(m.models).sort(([a], [b]) => a.localeCompare(b)));
+  writeFileAtomicSync(join(dir, MANIFEST), JSON.stringify({ ...m, models: sorted }, null, 2) + "\n");
+}
+
+export function sha256(path: string): string {
+  return createHash("sha256").update(readFileSync(path)).digest("hex");
+}
+
+/** Copies a finished run's export into `modelsDir` and records it in the manifest; returns the entry. */
+export async function shipRun(runDir: string, name: string, modelsDir: string): Promise<ManifestEntry> {
+  const exportDir = join(runDir, RUN_FILES.export);
+  const recipePath = join(runDir, RUN_FILES.recipe);
+  if (!existsSync(exportDir) || !existsSync(recipePath)) {
+    throw new PulidError("not_finished", `${runDir}: no finished run of '${name}' here (needs ${RUN_FILES.recipe} and ${RUN_FILES.export}/)`);
+  }
+  const rec = JSON.parse(readFileSync(recipePath, "utf8")) as { recipe: string; hyper: Record<string, unknown> };
+  if (rec.recipe !== name) throw new PulidError("wrong_recipe", `${runDir} trained '${rec.recipe}', not '${name}'`);
+  const log = readLog(join(runDir, RUN_FILES.log));
+  mkdirSync(modelsDir, { recursive: true });
+  const { readdirSync } = await import("node:fs");
+  const files: ManifestEntry["files"] = {};
+  for (const f of readdirSync(exportDir)) {
+    const src = join(exportDir, f);
+    await writeFileAtomic(join(modelsDir, basename(f)), readFileSync(src));
+    files[f] = { sha256: sha256(src), bytes: statSync(src).size };
+  }
+  const last = log.at(-1);
+  const entry: ManifestEntry = {
+    files,
+    recipe: rec.recipe,
+    hyper: rec.hyper,
+    data_seed: rec.hyper.dataSeed as number,
+    steps: last?.step ?? 0,
+    wall_seconds: Number(last?.t ?? 0),
+    final_loss: last?.loss ?? NaN,
+  };
+  const m = readManifest(modelsDir);
+  m.models[name] = entry;
+  writeManifest(modelsDir, m);
+  return entry;
+}
+
+/** Records measured bars for a shipped model. */
+export function recordBars(modelsDir: string, name: string, bars: Record<string, unknown>): void {
+  const m = readManifest(modelsDir);
+  const e = m.models[name];
+  if (!e) throw new PulidError("not_shipped", `${join(modelsDir, MANIFEST)} has no '${name}'; ship it first (pulid world ship ${name})`);
+  e.bars = bars;
+  writeManifest(modelsDir, m);
+}
