@@ -195,3 +195,29 @@ function pixelate(fg: Layer, bg: Layer, rgb: Float32Array, mask: Uint8Array, b: 
     }
   }
 }
+
+/**
+ * The scene of `renderFace` with nobody in it: the same background, light and style for the same attributes and
+ * seed, every mask pixel background. Negatives for the world's detector (its false-positive rate is measured here).
+ */
+export function renderEmpty(attributes: Attributes, options: RenderOptions = {}): { width: number; height: number; rgb: Float32Array } {
+  const size = options.size ?? 64;
+  const seed = options.seed ?? 0;
+  if (!Number.isInteger(size) || size < MIN_SIZE || size > MAX_SIZE) {
+    throw new WorldError("bad_size", `size must be an integer in [${MIN_SIZE}, ${MAX_SIZE}], got ${size}`);
+  }
+  checkAttributes(attributes);
+  const a = attributes;
+  const rng = new Rng(hashSeed("render", seed));
+  const fg = new Layer(size, size, [FG_BASE, FG_BASE, FG_BASE]);
+  const bg = new Layer(size, size);
+  drawBackground(bg, a.background, rng.fork("background"));
+  lightBackground(bg.rgb, a.lightColour);
+  applyStyle(a.style, bg.rgb, size, size, null, rng.fork("style-bg"));
+  const rgb = new Float32Array(size * size * 3);
+  const mask = new Uint8Array(size * size);
+  if (a.style === "pixel") pixelate(fg, bg, rgb, mask, Math.max(2, Math.round(size / 21)));
+  else composite(fg, bg, rgb, mask);
+  for (let q = 0; q < rgb.length; q++) rgb[q] = Math.min(1, Math.max(0, rgb[q]!));
+  return { width: size, height: size, rgb };
+}

@@ -3,6 +3,7 @@ import type { BaseHyper, Recipe } from "../harness/recipe.ts";
 import { faceIdRecipe } from "./face-id.ts";
 import { faceLossRecipe } from "./face-loss.ts";
 import { faceMetricRecipe } from "./face-metric.ts";
+import { detectorRecipe } from "./detector.ts";
 
 const asRecipe = <H extends BaseHyper>(r: Recipe<H>) => r as unknown as Recipe<BaseHyper>;
 
@@ -10,4 +11,5 @@ export const WORLD_RECIPES: Record<string, Recipe<BaseHyper>> = {
   "face-id": asRecipe(faceIdRecipe),
   "face-loss": asRecipe(faceLossRecipe),
   "face-metric": asRecipe(faceMetricRecipe),
+  detector: asRecipe(detectorRecipe),
 };
