@@ -95,6 +95,7 @@ const CASES: Case[] = [
   ["avg pool", (x) => ops.avgPool2d(x, 2), [{ shape: [1, 2, 4, 6] }]],
   ["avg pool 3x3 s2 p1", (x) => ops.avgPool2d(x, 3, { stride: 2, padding: 1 }), [{ shape: [1, 2, 5, 5] }]],
   ["max pool 2x2", (x) => ops.maxPool2d(x, 2), [{ shape: [1, 2, 4, 4] }]],
+  ["max pool 3x3 s2 p1 (overlapping, padded)", (x) => ops.maxPool2d(x, 3, { stride: 2, padding: 1 }), [{ shape: [1, 2, 6, 5] }]],
   ["upsample nearest", (x) => ops.upsampleNearest(x, 2), [{ shape: [1, 2, 3, 3] }]],
   ["resize bilinear", (x) => ops.resizeBilinear(x, [5, 7]), [{ shape: [1, 2, 3, 4] }]],
   ["attention", (q, k, v) => ops.attention(q, k, v), [{ shape: [2, 3, 4] }, { shape: [2, 5, 4] }, { shape: [2, 5, 3] }]],

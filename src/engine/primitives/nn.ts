@@ -150,7 +150,7 @@ export const NN: Primitive[] = [
       const [kh, kw] = a.kernel as [number, number];
       const [, , h, w] = x!.shape as number[];
       const tiled = kh === a.stride[0] && kw === a.stride[1] && a.pads.every((p: number) => p === 0) && h! % kh === 0 && w! % kw === 0;
-      if (!tiled) throw new Error("max_pool2d is differentiable only with kernel == stride, no padding, and divisible sizes");
+      if (!tiled) return [maxPoolGradGeneral(g, x!, out, a)];
       const up = (t: Tensor) => ops.upsampleNearest(t, [kh, kw]);
       const mask = ops.cast(ops.equal(x!, up(ops.stopGradient(out))), x!.dtype);
       return [ops.mul(up(g), mask)];
@@ -163,3 +163,34 @@ export const NN: Primitive[] = [
       }),
   },
 ];
+
+/**
+ * max_pool2d's gradient for overlapping or padded windows (ResNet's 3x3 stride-2 pad-1 stem pool): for each kernel
+ * offset, a one-hot depthwise conv picks that window element, the gradient goes where it equals the max, and the
+ * transposed conv puts it back. Ties share the gradient (as the tiled case); padded positions are cropped away.
+ */
+function maxPoolGradGeneral(g: Tensor, x: Tensor, out: Tensor, a: Record<string, any>): Tensor {
+  const c = x.shape[1]!;
+  const [kh, kw] = a.kernel as [number, number];
+  const [, , h, w] = x.shape as number[];
+  const [, , ho, wo] = g.shape as number[];
+  const base = { stride: a.stride, pads: a.pads, dilation: [1, 1] as [number, number], groups: c };
+  const op: [number, number] = [
+    h! - ((ho! - 1) * a.stride[0] - a.pads[0] - a.pads[2] + kh),
+    w! - ((wo! - 1) * a.stride[1] - a.pads[1] - a.pads[3] + kw),
+  ];
+  const y = ops.stopGradient(out);
+  const xs = ops.stopGradient(x);
+  let dx: Tensor | null = null;
+  for (let di = 0; di < kh; di++) {
+    for (let dj = 0; dj < kw; dj++) {
+      const k = HostTensor.f32([c, 1, kh, kw]);
+      for (let ch = 0; ch < c; ch++) k.data[ch * kh * kw + di * kw + dj] = 1;
+      const kt = ops.constant(x.dtype === "float32" ? k : k.cast(x.dtype));
+      const hit = ops.cast(ops.equal(ops.conv2dRaw(xs, kt, base), y), x.dtype);
+      const part = ops.convTranspose2dRaw(ops.mul(g, hit), kt, { ...base, outputPadding: op });
+      dx = dx ? ops.add(dx, part) : part;
+    }
+  }
+  return dx!;
+}
