@@ -4,6 +4,7 @@ import { faceIdRecipe } from "./face-id.ts";
 import { faceLossRecipe } from "./face-loss.ts";
 import { faceMetricRecipe } from "./face-metric.ts";
 import { detectorRecipe } from "./detector.ts";
+import { parserRecipe } from "./parser.ts";
 
 const asRecipe = <H extends BaseHyper>(r: Recipe<H>) => r as unknown as Recipe<BaseHyper>;
 
@@ -12,4 +13,5 @@ export const WORLD_RECIPES: Record<string, Recipe<BaseHyper>> = {
   "face-loss": asRecipe(faceLossRecipe),
   "face-metric": asRecipe(faceMetricRecipe),
   detector: asRecipe(detectorRecipe),
+  parser: asRecipe(parserRecipe),
 };

@@ -1,0 +1,70 @@
+/**
+ * `parser`: the world's facexlib BiSeNet. The BiSeNet class of the real path at a small config, trained with
+ * per-pixel cross-entropy on its main head and both auxiliary heads (as facexlib's training), on aligned crops
+ * of train-split faces. Exported as `parser.safetensors` (fp16, BiSeNet key names, loaded by `loadBiSeNet`) plus
+ * `parser.json`, the config and crop size the loader needs (`openWorldParser`).
+ *
+ * BiSeNet's BatchNorm is the eval-mode affine here (running statistics stay 0 / 1), so the net trains without
+ * batch statistics and the exported file needs no recalibration.
+ */
+import { join } from "node:path";
+import { input, type Tensor } from "../../engine/tensor.ts";
+import * as ops from "../../engine/ops.ts";
+import { writeFileAtomic } from "../../engine/atomic-write.ts";
+import { saveSafetensors } from "../../engine/io/safetensors.ts";
+import { BiSeNet, type BiSeNetConfig } from "../../models/bisenet/index.ts";
+import type { BaseHyper, Recipe } from "../harness/recipe.ts";
+import { PARSER_CLASSES, parserTrainBatch } from "./parser-data.ts";
+
+export interface ParserHyper extends BaseHyper {
+  /** Side of the aligned crop (the 512 template scaled). */
+  crop: number;
+  photoShare: number;
+  /** Landmark jitter in pixels (a detector's error). */
+  jitter: number;
+  identities: number;
+  /** Weight of each auxiliary head's loss. */
+  auxWeight: number;
+}
+
+/** The shipped parser's BiSeNet config. */
+export const WORLD_PARSER_CONFIG: BiSeNetConfig = { num_class: PARSER_CLASSES, resnet_widths: [16, 32, 48, 64], context_channels: 32, aux_mid_channels: 16 };
+
+/** Mean cross-entropy per pixel: logits [B, C, H, W] against one-hot [B, C, H, W]. */
+function pixelCe(logits: Tensor, onehot: Tensor, pixels: number): Tensor {
+  return ops.div(ops.neg(ops.sum(ops.mul(onehot, ops.logSoftmax(logits, 1)))), pixels);
+}
+
+export const parserRecipe: Recipe<ParserHyper> = {
+  name: "parser",
+  summary: "per-pixel class of the aligned face crop, CelebAMask-HQ ids (stands for facexlib BiSeNet)",
+  defaults: {
+    steps: 700, batch: 16, lr: 3e-3, warmup: 40, minLrRatio: 0.02, weightDecay: 1e-4, clip: 5, seed: 51, dataSeed: 501,
+    checkpointEvery: 100, crop: 96, photoShare: 0.4, jitter: 0.5, identities: 20000, auxWeight: 0.4,
+  },
+  createModel: () => new BiSeNet(WORLD_PARSER_CONFIG),
+  graph(model, h) {
+    const net = model as BiSeNet;
+    const x = input("images", [h.batch, 3, h.crop, h.crop]);
+    const y = input("onehot", [h.batch, PARSER_CLASSES, h.crop, h.crop]);
+    const o = net.call(x);
+    const n = h.batch * h.crop * h.crop;
+    const main = pixelCe(o.out, y, n);
+    const aux = ops.add(pixelCe(o.out16, y, n), pixelCe(o.out32, y, n));
+    const logits = ops.stopGradient(o.out);
+    const hit = ops.mul(y, ops.cast(ops.equal(logits, ops.max(logits, 1, true)), "float32"));
+    return { inputs: [x, y], loss: ops.add(main, ops.mul(aux, h.auxWeight)), metrics: { main, pixel_acc: ops.div(ops.sum(hit), n) } };
+  },
+  batch(step, h) {
+    const b = parserTrainBatch(step, h);
+    return [b.images, b.onehot];
+  },
+  async export(model, h, dir) {
+    const weights = join(dir, "parser.safetensors");
+    const meta = join(dir, "parser.json");
+    const tensors = Object.fromEntries(model.namedParameters().map(([k, p]) => [k, p.value()!.cast("float16")]));
+    await saveSafetensors(weights, tensors);
+    await writeFileAtomic(meta, new TextEncoder().encode(JSON.stringify({ config: WORLD_PARSER_CONFIG, size: h.crop }, null, 2) + "\n"));
+    return [weights, meta];
+  },
+};
