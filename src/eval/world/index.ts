@@ -1,6 +1,8 @@
 /** Every world model's evaluation, by the name `pulid world eval <model>` takes, with its bars. */
 import { join } from "node:path";
 import { evalFaceNet } from "./face-net-eval.ts";
+import { evalDetector } from "./detector-eval.ts";
+import { evalParser } from "./parser-eval.ts";
 
 /** Where the shipped world models live (relative to the working directory: the repository root). */
 export const WORLD_MODELS_DIR = "models/world";
@@ -29,4 +31,18 @@ function faceNetEval(name: (typeof FACE_NETS)[number]): WorldEval {
   };
 }
 
-export const WORLD_EVALS: Record<string, WorldEval> = Object.fromEntries(FACE_NETS.map((n) => [n, faceNetEval(n)]));
+export const WORLD_EVALS: Record<string, WorldEval> = {
+  ...Object.fromEntries(FACE_NETS.map((n) => [n, faceNetEval(n)])),
+  detector: {
+    run: (o) => evalDetector(o.model ?? join(WORLD_MODELS_DIR, "detector.onnx"), { onProgress: o.onProgress }) as never,
+    bars: [
+      { text: "detection_rate >= 0.99 (photo style, held-out identities)", pass: (r) => (r.detection_rate as number) >= 0.99 },
+      { text: "landmark_nme <= 0.03 (by inter-ocular distance)", pass: (r) => (r.landmark_nme as number) <= 0.03 },
+      { text: "false_positive_rate <= 0.01 (images with no person)", pass: (r) => (r.false_positive_rate as number) <= 0.01 },
+    ],
+  },
+  parser: {
+    run: (o) => evalParser(o.model ?? join(WORLD_MODELS_DIR, "parser.safetensors"), { onProgress: o.onProgress }) as never,
+    bars: [{ text: "miou >= 0.90 over the world's classes (held-out identities)", pass: (r) => (r.miou as number) >= 0.9 }],
+  },
+};

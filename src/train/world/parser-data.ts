@@ -10,7 +10,7 @@
  */
 import { HostTensor } from "../../engine/host-tensor.ts";
 import { renderFace, type RenderedFace } from "../../world/render.ts";
-import { sampleAttributes } from "../../world/attributes.ts";
+import { sampleAttributes, type Style } from "../../world/attributes.ts";
 import { identityAt } from "../../world/identity.ts";
 import { Rng, hashSeed } from "../../world/rng.ts";
 import { SPLITS, splitIdentity, type SplitName } from "../../world/splits.ts";
@@ -52,9 +52,10 @@ export function parserExample(r: RenderedFace, crop: number, jitter = 0, rng?: R
 }
 
 /** A face from `split` drawn from `rng`: identity, attributes (any style and framing), render seed. */
-export function parserFace(rng: Rng, split: SplitName, photoShare: number, identities = SPLITS[split].count): RenderedFace {
+export function parserFace(rng: Rng, split: SplitName, photoShare: number, identities = SPLITS[split].count, style?: Style): RenderedFace {
   const k = rng.fork("identity").int(Math.min(identities, SPLITS[split].count));
-  return renderFace(identityAt(splitIdentity(split, k)), sampleAttributes(rng.fork("attributes"), photoShare), {
+  const a = sampleAttributes(rng.fork("attributes"), photoShare);
+  return renderFace(identityAt(splitIdentity(split, k)), style ? { ...a, style } : a, {
     size: WORLD_SIZE,
     seed: rng.fork("seed").nextU32(),
   });
