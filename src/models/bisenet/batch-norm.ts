@@ -22,8 +22,24 @@ export class BatchNorm2d extends Module {
     this.running_mean.requiresGrad = false;
     this.running_var.requiresGrad = false;
   }
+  /**
+   * Training only: normalise with the batch's own mean and (biased) variance over N, H, W, as PyTorch's train
+   * mode. The traced statistics of the last call are kept in `batchStats`, so a trainer can read them out and
+   * set the running statistics before export. Default off: inference uses the running statistics.
+   */
+  useBatchStats = false;
+  batchStats: { mean: Tensor; var: Tensor } | null = null;
+
   /** x [N, C, H, W] -> same shape. */
   forward(x: Tensor): Tensor {
+    if (this.useBatchStats) {
+      const mean = ops.mean(x, [0, 2, 3], true);
+      const c = ops.sub(x, mean);
+      const v = ops.mean(ops.mul(c, c), [0, 2, 3], true);
+      this.batchStats = { mean: ops.reshape(mean, [-1]), var: ops.reshape(v, [-1]) };
+      const w = ops.reshape(ops.mul(this.weight, ops.rsqrt(ops.reshape(ops.add(v, this.eps), [-1]))), [-1, 1, 1]);
+      return ops.add(ops.mul(c, w), ops.reshape(this.bias, [-1, 1, 1]));
+    }
     const scale = ops.mul(this.weight, ops.rsqrt(ops.add(this.running_var, this.eps))); // [C]
     const shift = ops.sub(this.bias, ops.mul(this.running_mean, scale));
     return ops.add(ops.mul(x, ops.reshape(scale, [-1, 1, 1])), ops.reshape(shift, [-1, 1, 1]));

@@ -4,15 +4,18 @@
  * of train-split faces. Exported as `parser.safetensors` (fp16, BiSeNet key names, loaded by `loadBiSeNet`) plus
  * `parser.json`, the config and crop size the loader needs (`openWorldParser`).
  *
- * BiSeNet's BatchNorm is the eval-mode affine here (running statistics stay 0 / 1), so the net trains without
- * batch statistics and the exported file needs no recalibration.
+ * BatchNorm trains on batch statistics (as facexlib's BiSeNet was trained); before export the running statistics
+ * are set from `calibration` further batches of the training stream (the batches' mean and variance averaged),
+ * so the shipped file runs in BiSeNet's eval mode like the published one.
  */
 import { join } from "node:path";
 import { input, type Tensor } from "../../engine/tensor.ts";
 import * as ops from "../../engine/ops.ts";
 import { writeFileAtomic } from "../../engine/atomic-write.ts";
 import { saveSafetensors } from "../../engine/io/safetensors.ts";
-import { BiSeNet, type BiSeNetConfig } from "../../models/bisenet/index.ts";
+import { BatchNorm2d, BiSeNet, type BiSeNetConfig } from "../../models/bisenet/index.ts";
+import { HostTensor } from "../../engine/host-tensor.ts";
+import { compile } from "../../engine/compile.ts";
 import type { BaseHyper, Recipe } from "../harness/recipe.ts";
 import { PARSER_CLASSES, parserTrainBatch } from "./parser-data.ts";
 
@@ -25,6 +28,8 @@ export interface ParserHyper extends BaseHyper {
   identities: number;
   /** Weight of each auxiliary head's loss. */
   auxWeight: number;
+  /** Batches used to set BatchNorm's running statistics before export. */
+  calibration: number;
 }
 
 /** The shipped parser's BiSeNet config. */
@@ -40,9 +45,13 @@ export const parserRecipe: Recipe<ParserHyper> = {
   summary: "per-pixel class of the aligned face crop, CelebAMask-HQ ids (stands for facexlib BiSeNet)",
   defaults: {
     steps: 700, batch: 16, lr: 3e-3, warmup: 40, minLrRatio: 0.02, weightDecay: 1e-4, clip: 5, seed: 51, dataSeed: 501,
-    checkpointEvery: 100, crop: 96, photoShare: 0.4, jitter: 0.5, identities: 20000, auxWeight: 0.4,
+    checkpointEvery: 100, crop: 96, photoShare: 0.4, jitter: 0.5, identities: 20000, auxWeight: 0.4, calibration: 24,
   },
-  createModel: () => new BiSeNet(WORLD_PARSER_CONFIG),
+  createModel() {
+    const net = new BiSeNet(WORLD_PARSER_CONFIG);
+    for (const bn of batchNorms(net)) bn.useBatchStats = true;
+    return net;
+  },
   graph(model, h) {
     const net = model as BiSeNet;
     const x = input("images", [h.batch, 3, h.crop, h.crop]);
@@ -60,6 +69,7 @@ export const parserRecipe: Recipe<ParserHyper> = {
     return [b.images, b.onehot];
   },
   async export(model, h, dir) {
+    await calibrateBatchNorm(model as BiSeNet, h);
     const weights = join(dir, "parser.safetensors");
     const meta = join(dir, "parser.json");
     const tensors = Object.fromEntries(model.namedParameters().map(([k, p]) => [k, p.value()!.cast("float16")]));
@@ -68,3 +78,29 @@ export const parserRecipe: Recipe<ParserHyper> = {
     return [weights, meta];
   },
 };
+
+const batchNorms = (net: BiSeNet) => net.namedModules().map(([, m]) => m).filter((m): m is BatchNorm2d => m instanceof BatchNorm2d);
+
+/** Sets every BatchNorm's running mean and variance from batches after the training stream, then eval mode. */
+async function calibrateBatchNorm(net: BiSeNet, h: ParserHyper): Promise<void> {
+  const bns = batchNorms(net);
+  for (const bn of bns) bn.useBatchStats = true;
+  const x = input("images", [h.batch, 3, h.crop, h.crop]);
+  net.call(x);
+  const program = compile({ inputs: [x], outputs: bns.flatMap((bn) => [bn.batchStats!.mean, bn.batchStats!.var]), name: "bisenet_bn_stats" });
+  await program.ready();
+  const sums = bns.flatMap((bn) => [new Float64Array(bn.channels), new Float64Array(bn.channels)]);
+  try {
+    for (let i = 0; i < h.calibration; i++) {
+      const outs = await program.run([parserTrainBatch(h.steps + i, h).images]);
+      outs.forEach((o, j) => sums[j]!.forEach((_, c) => (sums[j]![c]! += o.get(c))));
+    }
+  } finally {
+    await program.dispose();
+  }
+  bns.forEach((bn, j) => {
+    bn.running_mean.set(HostTensor.f32([bn.channels], Float32Array.from(sums[2 * j]!, (v) => v / h.calibration)));
+    bn.running_var.set(HostTensor.f32([bn.channels], Float32Array.from(sums[2 * j + 1]!, (v) => v / h.calibration)));
+    bn.useBatchStats = false;
+  });
+}
