@@ -69,6 +69,8 @@ export interface DetectorOutputs {
   boxes: Tensor[];
   /** [B, 10]: x0, y0, ..., x4, y4. */
   landmarks: Tensor;
+  /** Landmark heatmap logits [B, 5, H * W] at HEAT_STRIDE (trained against `heatmapTarget`). */
+  heat: Tensor;
 }
 
 export class WorldDetector extends Module {
@@ -101,7 +103,9 @@ export class WorldDetector extends Module {
     });
     const u4 = this.up4.call(ops.concat([ops.upsampleNearest(feats[3]!, 2), feats[2]!], 1));
     const u2 = this.up2.call(ops.concat([ops.upsampleNearest(u4, 2), feats[1]!], 1));
-    return { logits, boxes, landmarks: softArgmax(this.heat.call(u2), HEAT_STRIDE) };
+    const heat = this.heat.call(u2);
+    const [b, k, H, W] = heat.shape as [number, number, number, number];
+    return { logits, boxes, landmarks: softArgmax(heat, HEAT_STRIDE), heat: ops.reshape(heat, [b, k, H * W]) };
   }
 
   /** The SCRFD contract's nine outputs (scores, boxes, keypoint offsets; strides 8, 16, 32). */
@@ -130,6 +134,26 @@ function softArgmax(heat: Tensor, stride: number): Tensor {
     }
   }
   return ops.reshape(ops.matmul(p, constant(grid)), [b, k * 2]);
+}
+
+/**
+ * Target distribution of one landmark on the heatmap grid of a `size` input: the point's bilinear weights on the
+ * four nearest cell centres, so the soft-argmax of a heatmap that matches it is exactly the point. Written into
+ * `out` (H * W values).
+ */
+export function heatmapTarget(x: number, y: number, size: number, out: Float32Array): void {
+  const n = size / HEAT_STRIDE;
+  const c = (HEAT_STRIDE - 1) / 2;
+  const gx = Math.min(n - 1, Math.max(0, (x - c) / HEAT_STRIDE));
+  const gy = Math.min(n - 1, Math.max(0, (y - c) / HEAT_STRIDE));
+  const x0 = Math.min(n - 2, Math.floor(gx));
+  const y0 = Math.min(n - 2, Math.floor(gy));
+  const fx = gx - x0;
+  const fy = gy - y0;
+  out[y0 * n + x0] = (1 - fx) * (1 - fy);
+  out[y0 * n + x0 + 1] = fx * (1 - fy);
+  out[(y0 + 1) * n + x0] = (1 - fx) * fy;
+  out[(y0 + 1) * n + x0 + 1] = fx * fy;
 }
 
 /** Anchor centres of one stride, [N, 2 * repeat] (x, y repeated), anchor order as SCRFD (row, col, anchor). */

@@ -16,7 +16,7 @@ import { Rng, hashSeed } from "../../world/rng.ts";
 import { SPLITS, splitIdentity, type SplitName } from "../../world/splits.ts";
 import { SCRFD_BLOB, toBlob } from "../../face/blob.ts";
 import { rgbImage, type RgbImage } from "../../face/rgb-image.ts";
-import { DETECTOR_ANCHORS, DETECTOR_STRIDES } from "../../models/world/detector.ts";
+import { DETECTOR_ANCHORS, DETECTOR_STRIDES, heatmapTarget } from "../../models/world/detector.ts";
 import { WORLD_SIZE } from "./face-data.ts";
 
 /** One detector image: the picture and, when a person is in it, the ground truth. */
@@ -102,6 +102,8 @@ export interface DetectorBatch {
   /** [B, 10] landmarks in pixels, used where hasFace is 1. */
   landmarks: HostTensor<"float32">;
   hasFace: HostTensor<"float32">;
+  /** [B, 5, (S/2)^2] landmark heatmap targets (bilinear weights; all zero without a face). */
+  heat: HostTensor<"float32">;
 }
 
 /** Batch `step` of the detector's training stream: train-split identities, a pure function of (dataSeed, step). */
@@ -117,7 +119,9 @@ export function detectorTrainBatch(step: number, o: { batch: number; dataSeed: n
     boxMask: HostTensor.f32([B, A]),
     landmarks: HostTensor.f32([B, 10]),
     hasFace: HostTensor.f32([B, 1]),
+    heat: HostTensor.f32([B, 5, (S / 2) ** 2]),
   };
+  const cells = (S / 2) ** 2;
   for (let i = 0; i < B; i++) {
     const sc = detectorScene(new Rng(hashSeed("detector-train", o.dataSeed, step, i)), { split: "train", ...o });
     t.images.data.set(toBlob(sc.image, SCRFD_BLOB).data, i * 3 * S * S);
@@ -125,6 +129,9 @@ export function detectorTrainBatch(step: number, o: { batch: number; dataSeed: n
     if (sc.landmarks) {
       t.landmarks.data.set(sc.landmarks, i * 10);
       t.hasFace.data[i] = 1;
+      for (let k = 0; k < 5; k++) {
+        heatmapTarget(sc.landmarks[2 * k]!, sc.landmarks[2 * k + 1]!, S, t.heat.data.subarray((i * 5 + k) * cells, (i * 5 + k + 1) * cells));
+      }
     }
   }
   return t;

@@ -4,7 +4,9 @@
  * so `openScrfd` opens it and `detect` decodes it.
  *
  * Loss: binary cross-entropy on anchor scores (positives weighted 4x), L1 on box distances (stride units) near
- * the face, L1 on the soft-argmax landmarks (pixels).
+ * the face, and for the landmarks cross-entropy of each heatmap against the point's bilinear weights (a strong
+ * signal from the first step; its optimum puts the soft-argmax exactly on the point) plus L1 on the soft-argmax
+ * itself (pixels).
  */
 import { join } from "node:path";
 import { input, type Tensor } from "../../engine/tensor.ts";
@@ -21,8 +23,9 @@ export interface DetectorHyper extends BaseHyper {
   emptyShare: number;
   /** Train identities drawn from (the first n of the train split). */
   identities: number;
-  /** Weight of the landmark loss. */
+  /** Weights of the landmark losses (soft-argmax L1 in pixels, heatmap cross-entropy). */
   landmarkWeight: number;
+  heatWeight: number;
 }
 
 const bceWithLogits = (z: Tensor, y: Tensor) => ops.add(ops.sub(ops.relu(z), ops.mul(z, y)), ops.log(ops.add(1, ops.exp(ops.neg(ops.abs(z))))));
@@ -32,7 +35,7 @@ export const detectorRecipe: Recipe<DetectorHyper> = {
   summary: "face box, score and 5 landmarks in a whole image (stands for SCRFD scrfd_10g_bnkps)",
   defaults: {
     steps: 1500, batch: 32, lr: 3e-3, warmup: 50, minLrRatio: 0.02, weightDecay: 1e-4, clip: 5, seed: 41, dataSeed: 401,
-    checkpointEvery: 100, photoShare: 0.5, emptyShare: 0.2, identities: 20000, landmarkWeight: 1,
+    checkpointEvery: 100, photoShare: 0.5, emptyShare: 0.2, identities: 20000, landmarkWeight: 1, heatWeight: 1,
   },
   createModel: () => new WorldDetector(WORLD_DETECTOR),
   graph(model, h) {
@@ -47,6 +50,7 @@ export const detectorRecipe: Recipe<DetectorHyper> = {
     const bm = input("box_mask", [B, A]);
     const lt = input("landmarks", [B, 10]);
     const lm = input("has_face", [B, 1]);
+    const ht = input("heat", [B, 5, (S / 2) ** 2]);
     const o = net.call(x);
     const z = ops.reshape(ops.concat(o.logits, 1), [B, A]);
     const cls = ops.div(ops.sum(ops.mul(w, bceWithLogits(z, y))), B * 8);
@@ -54,12 +58,13 @@ export const detectorRecipe: Recipe<DetectorHyper> = {
     const box = ops.div(ops.sum(ops.mul(bm, boxErr)), ops.add(ops.mul(ops.sum(bm), 4), 1));
     const lmErr = ops.mul(lm, ops.abs(ops.sub(o.landmarks, lt)));
     const lmk = ops.div(ops.sum(lmErr), ops.add(ops.mul(ops.sum(lm), 10), 1e-6));
-    const loss = ops.add(ops.add(cls, box), ops.mul(lmk, h.landmarkWeight));
-    return { inputs: [x, y, w, bt, bm, lt, lm], loss, metrics: { cls, box, landmark_px: lmk } };
+    const heat = ops.div(ops.neg(ops.sum(ops.mul(ht, ops.logSoftmax(o.heat, -1)))), ops.add(ops.mul(ops.sum(lm), 5), 1e-6));
+    const loss = ops.add(ops.add(ops.add(cls, box), ops.mul(lmk, h.landmarkWeight)), ops.mul(heat, h.heatWeight));
+    return { inputs: [x, y, w, bt, bm, lt, lm, ht], loss, metrics: { cls, box, landmark_px: lmk, heat } };
   },
   batch(step, h) {
     const b = detectorTrainBatch(step, h);
-    return [b.images, b.score, b.weight, b.box, b.boxMask, b.landmarks, b.hasFace];
+    return [b.images, b.score, b.weight, b.box, b.boxMask, b.landmarks, b.hasFace, b.heat];
   },
   async export(model, _h, dir) {
     const path = join(dir, "detector.onnx");
