@@ -61,7 +61,8 @@ export interface OptionSpec {
 }
 
 const int = (min: number, max: number) => z.int().min(min).max(max);
-const size = () => z.int().min(64).max(4096).refine((v) => v % 8 === 0);
+// multipleOf (not refine) so that the JSON Schema of the HTTP API carries the rule too.
+const size = () => z.int().min(64).max(4096).multipleOf(8);
 
 /** Every generation option, keyed by its API name. */
 export const OPTION_SPECS = {
