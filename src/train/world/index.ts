@@ -5,6 +5,7 @@ import { faceLossRecipe } from "./face-loss.ts";
 import { faceMetricRecipe } from "./face-metric.ts";
 import { detectorRecipe } from "./detector.ts";
 import { parserRecipe } from "./parser.ts";
+import { judgeRecipe } from "./judge.ts";
 
 const asRecipe = <H extends BaseHyper>(r: Recipe<H>) => r as unknown as Recipe<BaseHyper>;
 
@@ -14,4 +15,5 @@ export const WORLD_RECIPES: Record<string, Recipe<BaseHyper>> = {
   "face-metric": asRecipe(faceMetricRecipe),
   detector: asRecipe(detectorRecipe),
   parser: asRecipe(parserRecipe),
+  judge: asRecipe(judgeRecipe),
 };

@@ -1,0 +1,108 @@
+/**
+ * The world's judge (stands for a person's eye): a small CNN that reads a whole world image and predicts every
+ * non-identity attribute at once. One logit vector per image: a softmax block per single-valued attribute, then
+ * one sigmoid logit per value of the multi-label attribute (accessories). The label layout travels in the config
+ * (judge.json), so this file knows nothing of the world's attribute tables.
+ *
+ * The head flattens the last feature map instead of pooling it, so where things are (position, framing, light
+ * direction) is kept.
+ */
+import { Module } from "../../nn/module.ts";
+import { Conv2d, GroupNorm, Linear } from "../../nn/layers.ts";
+import type { Tensor } from "../../engine/tensor.ts";
+import * as ops from "../../engine/ops.ts";
+
+export interface JudgeConfig {
+  /** Side of the square RGB input (the world's 64). */
+  imageSize: number;
+  /** Channels per stage; the first conv has stride `stemStride`, every later stage halves the resolution. */
+  widths: readonly number[];
+  stemStride: number;
+  /** Residual blocks after each stage's first conv. */
+  blocks: readonly number[];
+  /** Width of the shared hidden layer before the heads. */
+  hidden: number;
+  /** Single-valued attributes, in logit order, each with its values in logit order. */
+  heads: readonly { name: string; values: readonly string[] }[];
+  /** The multi-label attribute (one sigmoid logit per value), after the heads. */
+  multi: { name: string; values: readonly string[] };
+}
+
+/** Where each block of logits sits in the output vector: [offset, count]. */
+export interface JudgeLayout {
+  heads: Record<string, [number, number]>;
+  multi: [number, number];
+  total: number;
+}
+
+export function judgeLayout(c: Pick<JudgeConfig, "heads" | "multi">): JudgeLayout {
+  let o = 0;
+  const heads: Record<string, [number, number]> = {};
+  for (const h of c.heads) {
+    heads[h.name] = [o, h.values.length];
+    o += h.values.length;
+  }
+  return { heads, multi: [o, c.multi.values.length], total: o + c.multi.values.length };
+}
+
+/** conv3x3 -> GroupNorm -> ReLU. */
+class ConvUnit extends Module {
+  conv: Conv2d;
+  norm: GroupNorm;
+  constructor(cin: number, cout: number, stride: number) {
+    super();
+    this.conv = new Conv2d(cin, cout, 3, { stride, padding: 1, bias: false });
+    this.norm = new GroupNorm(Math.min(8, cout / 4), cout);
+  }
+  forward(x: Tensor): Tensor {
+    return ops.relu(this.norm.call(this.conv.call(x)));
+  }
+}
+
+class ResBlock extends Module {
+  a: ConvUnit;
+  b: ConvUnit;
+  constructor(c: number) {
+    super();
+    this.a = new ConvUnit(c, c, 1);
+    this.b = new ConvUnit(c, c, 1);
+  }
+  forward(x: Tensor): Tensor {
+    return ops.add(x, this.b.call(this.a.call(x)));
+  }
+}
+
+class Stage extends Module {
+  down: ConvUnit;
+  blocks: ResBlock[];
+  constructor(cin: number, cout: number, stride: number, n: number) {
+    super();
+    this.down = new ConvUnit(cin, cout, stride);
+    this.blocks = Array.from({ length: n }, () => new ResBlock(cout));
+  }
+  forward(x: Tensor): Tensor {
+    let h = this.down.call(x);
+    for (const b of this.blocks) h = b.call(h);
+    return h;
+  }
+}
+
+export class Judge extends Module {
+  stages: Stage[];
+  fc: Linear;
+  out: Linear;
+  constructor(readonly config: JudgeConfig) {
+    super();
+    const { widths } = config;
+    this.stages = widths.map((w, i) => new Stage(i === 0 ? 3 : widths[i - 1]!, w, i === 0 ? config.stemStride : 2, config.blocks[i] ?? 0));
+    const side = config.imageSize / config.stemStride / 2 ** (widths.length - 1);
+    this.fc = new Linear(widths.at(-1)! * side * side, config.hidden);
+    this.out = new Linear(config.hidden, judgeLayout(config).total);
+  }
+  /** images [B, 3, S, S], RGB in [-1, 1] -> logits [B, judgeLayout(config).total]. */
+  forward(x: Tensor): Tensor {
+    let h = x;
+    for (const s of this.stages) h = s.call(h);
+    return this.out.call(ops.relu(this.fc.call(ops.flatten(h, 1))));
+  }
+}

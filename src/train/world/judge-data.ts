@@ -1,0 +1,62 @@
+/**
+ * Data of the world's judge: whole 64 px images of random identities under attributes drawn as the world draws
+ * them (every style, every framing), with the attributes as targets. The label layout (`WORLD_JUDGE_HEADS`) is
+ * the world's attribute tables, written into judge.json so the model file is self-describing.
+ */
+import { HostTensor } from "../../engine/host-tensor.ts";
+import { judgeLayout, type JudgeConfig } from "../../models/world/judge.ts";
+import { ACCESSORIES, ATTRIBUTE_VALUES, sampleAttributes, type Attributes, type ScalarAttributeKey } from "../../world/attributes.ts";
+import { toCHW } from "../../world/dataset.ts";
+import { identityAt } from "../../world/identity.ts";
+import { renderFace } from "../../world/render.ts";
+import { Rng, hashSeed } from "../../world/rng.ts";
+import { SPLITS, splitIdentity, type SplitName } from "../../world/splits.ts";
+
+export const WORLD_SIZE = 64;
+
+/** The heads and the multi-label block of the world's judge. */
+export const WORLD_JUDGE_LABELS: Pick<JudgeConfig, "heads" | "multi"> = {
+  heads: (Object.keys(ATTRIBUTE_VALUES) as ScalarAttributeKey[]).map((k) => ({ name: k, values: ATTRIBUTE_VALUES[k] as readonly string[] })),
+  multi: { name: "accessories", values: ACCESSORIES },
+};
+
+/** Targets [total]: one-hot per head, multi-hot accessories. */
+export function judgeTargets(a: Attributes, out: Float32Array, offset: number): void {
+  const L = judgeLayout(WORLD_JUDGE_LABELS);
+  for (const h of WORLD_JUDGE_LABELS.heads) {
+    const [o] = L.heads[h.name]!;
+    out[offset + o + h.values.indexOf(a[h.name as ScalarAttributeKey] as string)] = 1;
+  }
+  for (const acc of a.accessories) out[offset + L.multi[0] + ACCESSORIES.indexOf(acc)] = 1;
+}
+
+export interface JudgeImages {
+  /** [B, 3, 64, 64] in [-1, 1]. */
+  images: HostTensor<"float32">;
+  attributes: Attributes[];
+}
+
+/** Image `k` of a split's judge stream: a pure function of (split, seed, k). */
+export function judgeImages(split: SplitName, seed: number, start: number, count: number, photoShare: number): JudgeImages {
+  const plane = 3 * WORLD_SIZE * WORLD_SIZE;
+  const images = HostTensor.f32([count, 3, WORLD_SIZE, WORLD_SIZE]);
+  const attributes: Attributes[] = [];
+  for (let i = 0; i < count; i++) {
+    const rng = new Rng(hashSeed("judge", split, seed, start + i));
+    const identity = identityAt(splitIdentity(split, rng.int(SPLITS[split].count)));
+    const a = sampleAttributes(rng.fork("attributes"), photoShare);
+    const r = renderFace(identity, a, { size: WORLD_SIZE, seed: rng.fork("seed").nextU32() });
+    toCHW(r.rgb, WORLD_SIZE, WORLD_SIZE, images.data, i * plane, "signed");
+    attributes.push(a);
+  }
+  return { images, attributes };
+}
+
+/** Batch `step` of training: train-split images and their targets. */
+export function judgeTrainBatch(step: number, o: { batch: number; dataSeed: number; photoShare: number }): [HostTensor<"float32">, HostTensor<"float32">] {
+  const { images, attributes } = judgeImages("train", o.dataSeed, step * o.batch, o.batch, o.photoShare);
+  const total = judgeLayout(WORLD_JUDGE_LABELS).total;
+  const targets = HostTensor.f32([o.batch, total]);
+  attributes.forEach((a, i) => judgeTargets(a, targets.data, i * total));
+  return [images, targets];
+}

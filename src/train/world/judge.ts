@@ -1,0 +1,67 @@
+/**
+ * `judge`: the world's stand-in for a person's eye. A small CNN (models/world/judge.ts) trained with one
+ * cross-entropy per single-valued attribute plus a binary cross-entropy per accessory, on whole train-split
+ * images. Exported as `judge.safetensors` (fp16) + `judge.json` (config with the label layout), opened by
+ * `loadJudge` / `openJudge`.
+ */
+import { join } from "node:path";
+import { input, type Tensor } from "../../engine/tensor.ts";
+import * as ops from "../../engine/ops.ts";
+import { writeFileAtomic } from "../../engine/atomic-write.ts";
+import { saveSafetensors } from "../../engine/io/safetensors.ts";
+import { Judge, judgeLayout, type JudgeConfig } from "../../models/world/judge.ts";
+import type { BaseHyper, Recipe } from "../harness/recipe.ts";
+import { WORLD_JUDGE_LABELS, WORLD_SIZE, judgeTrainBatch } from "./judge-data.ts";
+
+export interface JudgeHyper extends BaseHyper {
+  photoShare: number;
+  /** Weight of the accessories' summed binary cross-entropy. */
+  multiWeight: number;
+}
+
+export const WORLD_JUDGE_CONFIG: JudgeConfig = { imageSize: WORLD_SIZE, widths: [32, 64, 96, 128], stemStride: 2, blocks: [1, 1, 1, 0], hidden: 256, ...WORLD_JUDGE_LABELS };
+
+export const judgeRecipe: Recipe<JudgeHyper> = {
+  name: "judge",
+  summary: "every non-identity attribute of a whole world image (stands for a person's eye)",
+  defaults: {
+    steps: 500, batch: 48, lr: 3e-3, warmup: 40, minLrRatio: 0.02, weightDecay: 1e-4, clip: 5, seed: 81, dataSeed: 801,
+    checkpointEvery: 100, photoShare: 0.4, multiWeight: 1,
+  },
+  createModel: () => new Judge(WORLD_JUDGE_CONFIG),
+  graph(model, h) {
+    const x = input("images", [h.batch, 3, WORLD_SIZE, WORLD_SIZE]);
+    const L = judgeLayout(WORLD_JUDGE_CONFIG);
+    const y = input("targets", [h.batch, L.total]);
+    const logits = (model as Judge).call(x);
+    const metrics: Record<string, Tensor> = {};
+    let loss: Tensor | null = null;
+    let correct: Tensor | null = null;
+    for (const head of WORLD_JUDGE_CONFIG.heads) {
+      const [o, n] = L.heads[head.name]!;
+      const z = ops.slice(logits, 1, o, o + n);
+      const t = ops.slice(y, 1, o, o + n);
+      const ce = ops.div(ops.neg(ops.sum(ops.mul(t, ops.logSoftmax(z, 1)))), h.batch);
+      loss = loss ? ops.add(loss, ce) : ce;
+      const zs = ops.stopGradient(z);
+      const hit = ops.div(ops.sum(ops.mul(t, ops.cast(ops.equal(zs, ops.max(zs, 1, true)), "float32"))), h.batch);
+      correct = correct ? ops.add(correct, hit) : hit;
+    }
+    const [mo, mn] = L.multi;
+    const z = ops.slice(logits, 1, mo, mo + mn);
+    const t = ops.slice(y, 1, mo, mo + mn);
+    const bce = ops.div(ops.sum(ops.sub(ops.softplus(z), ops.mul(t, z))), h.batch);
+    metrics.head_acc = ops.div(correct!, WORLD_JUDGE_CONFIG.heads.length);
+    metrics.multi_bce = bce;
+    return { inputs: [x, y], loss: ops.add(loss!, ops.mul(bce, h.multiWeight)), metrics };
+  },
+  batch: (step, h) => judgeTrainBatch(step, h),
+  async export(model, _h, dir) {
+    const weights = join(dir, "judge.safetensors");
+    const meta = join(dir, "judge.json");
+    const tensors = Object.fromEntries(model.namedParameters().map(([k, p]) => [k, p.value()!.cast("float16")]));
+    await saveSafetensors(weights, tensors);
+    await writeFileAtomic(meta, new TextEncoder().encode(JSON.stringify({ config: WORLD_JUDGE_CONFIG }, null, 2) + "\n"));
+    return [weights, meta];
+  },
+};
