@@ -9,9 +9,9 @@
 import { HostTensor } from "../../engine/host-tensor.ts";
 import { renderFace, type RenderedFace } from "../../world/render.ts";
 import { sampleAttributes, type Attributes, type Framing } from "../../world/attributes.ts";
-import { identityAt } from "../../world/identity.ts";
+import { IDENTITY_DIM, identityAt } from "../../world/identity.ts";
 import { Rng, hashSeed } from "../../world/rng.ts";
-import { splitIdentity } from "../../world/splits.ts";
+import { SPLITS, splitIdentity } from "../../world/splits.ts";
 import { arcfaceCrop } from "../../face/align.ts";
 import { ARCFACE_BLOB, toBlob } from "../../face/blob.ts";
 import { rgbImage, type RgbImage } from "../../face/rgb-image.ts";
@@ -46,34 +46,32 @@ export function faceAttributes(rng: Rng, photoShare: number): Attributes {
   return FACE_FRAMINGS.includes(a.framing) ? a : { ...a, framing: rng.pick(FACE_FRAMINGS) };
 }
 
-export interface FaceBatch {
-  /** [B, 3, 112, 112]. */
-  crops: HostTensor<"float32">;
-  /** Class per example, in [0, classes). */
-  labels: number[];
-}
-
 /**
- * Batch `step` of a face net's training stream: identities drawn from the first `classes` train identities
- * (`perIdentity` consecutive examples share one),
- * attributes and render seed drawn independently, landmarks jittered by up to `jitter` px (a detector's error).
+ * Batch `step` of a face net's training stream: P = batch / 2 distinct train identities, rows i and P + i two
+ * renders of identity i with independently drawn attributes and seeds, landmarks jittered by up to `jitter` px
+ * (a detector's error).
  */
 export function faceTrainBatch(
   step: number,
-  o: { batch: number; classes: number; perIdentity: number; dataSeed: number; photoShare: number; jitter: number },
-): FaceBatch {
+  o: { batch: number; dataSeed: number; photoShare: number; jitter: number },
+): { crops: HostTensor<"float32">; identities: HostTensor<"float32"> } {
+  const P = o.batch / 2;
   const plane = 3 * FACE_CROP * FACE_CROP;
   const crops = HostTensor.f32([o.batch, 3, FACE_CROP, FACE_CROP]);
-  const labels: number[] = [];
-  for (let i = 0; i < o.batch; i++) {
-    const rng = new Rng(hashSeed("face-train", o.dataSeed, step, i));
-    const cls = new Rng(hashSeed("face-class", o.dataSeed, step, Math.floor(i / o.perIdentity))).int(o.classes);
-    const r = renderFace(identityAt(splitIdentity("train", cls)), faceAttributes(rng.fork("attributes"), o.photoShare), {
-      size: WORLD_SIZE,
-      seed: rng.fork("seed").nextU32(),
-    });
-    crops.data.set(faceCropPlanes(r, o.jitter, rng.fork("jitter")), i * plane);
-    labels.push(cls);
-  }
-  return { crops, labels };
+  const identities = HostTensor.f32([o.batch, IDENTITY_DIM]);
+  const pick = new Rng(hashSeed("face-identities", o.dataSeed, step));
+  const ids = new Set<number>();
+  while (ids.size < P) ids.add(pick.int(SPLITS.train.count));
+  [...ids].forEach((k, i) => {
+    const identity = identityAt(splitIdentity("train", k));
+    // Centred and scaled to unit variance (identity vectors are uniform in [0, 1]).
+    const centred = identity.map((v) => (v - 0.5) * Math.sqrt(12));
+    for (const view of [0, 1]) {
+      identities.data.set(centred, (view * P + i) * IDENTITY_DIM);
+      const rng = new Rng(hashSeed("face-train", o.dataSeed, step, i, view));
+      const r = renderFace(identity, faceAttributes(rng.fork("attributes"), o.photoShare), { size: WORLD_SIZE, seed: rng.fork("seed").nextU32() });
+      crops.data.set(faceCropPlanes(r, o.jitter, rng.fork("jitter")), (view * P + i) * plane);
+    }
+  });
+  return { crops, identities };
 }

@@ -4,10 +4,10 @@ import { faceRecipe } from "./face-recipe.ts";
 export const faceIdRecipe = faceRecipe({
   name: "face-id",
   summary: "identity embedding feeding the ID encoder (stands for antelopev2 glintr100); ArcFace loss",
-  config: { inputSize: 112, pool: 4, widths: [32, 64, 96], blocks: [0, 1, 1], head: "flatten", embedDim: 128 },
+  config: { inputSize: 112, pool: 4, widths: [24, 48, 96], blocks: [0, 1, 1], head: "flatten", embedDim: 128 },
   loss: "arcface",
   defaults: {
-    steps: 1200, batch: 64, lr: 2e-3, warmup: 100, minLrRatio: 0.02, weightDecay: 5e-4, clip: 5, seed: 11, dataSeed: 101,
-    checkpointEvery: 100, classes: 600, perIdentity: 4, photoShare: 0.5, jitter: 1, scale: 16, margin: 0.3, marginRamp: 400,
+    steps: 2000, batch: 64, lr: 2e-3, warmup: 50, minLrRatio: 0.02, weightDecay: 5e-4, clip: 5, seed: 11, dataSeed: 101,
+    checkpointEvery: 100, photoShare: 0.7, jitter: 1, scale: 16, margin: 0.3, marginRamp: 400, idWeight: 1,
   },
 });

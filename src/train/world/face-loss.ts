@@ -11,6 +11,6 @@ export const faceLossRecipe = faceRecipe({
   loss: "arcface",
   defaults: {
     steps: 1200, batch: 64, lr: 2e-3, warmup: 100, minLrRatio: 0.02, weightDecay: 5e-4, clip: 5, seed: 22, dataSeed: 202,
-    checkpointEvery: 100, classes: 600, perIdentity: 4, photoShare: 0.5, jitter: 1, scale: 16, margin: 0.3, marginRamp: 400,
+    checkpointEvery: 100, photoShare: 0.5, jitter: 1, scale: 16, margin: 0.3, marginRamp: 400, idWeight: 1,
   },
 });

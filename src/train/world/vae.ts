@@ -1,0 +1,100 @@
+/**
+ * `vae`: the world's SDXL VAE. Our AutoencoderKL class at a small config: 3 levels (downsampling 4: 64x64
+ * images -> 16x16 latents), 4 latent channels, mid-block attention as SDXL's. Trained on MSE (what the PSNR bar
+ * measures) plus a small KL term as the SD VAEs are (no adversarial or perceptual loss: the world has no
+ * perceptual net of its own yet). Exported as a diffusers `vae/` folder whose scaling factor is computed from
+ * the data as SDXL's was: 1 / std of the latents of training images.
+ */
+import { join } from "node:path";
+import { mkdirSync } from "node:fs";
+import { input } from "../../engine/tensor.ts";
+import { HostTensor } from "../../engine/host-tensor.ts";
+import * as ops from "../../engine/ops.ts";
+import { evaluate } from "../../engine/compile.ts";
+import { hashSeed } from "../../world/rng.ts";
+import { Rng } from "../../engine/rng.ts";
+import { saveSafetensors } from "../../engine/io/safetensors.ts";
+import { writeFileAtomicSync } from "../../engine/atomic-write.ts";
+import { AutoencoderKL } from "../../models/vae/autoencoder-kl.ts";
+import { SDXL_VAE_CONFIG, type AutoencoderKLConfig } from "../../models/vae/config.ts";
+import type { BaseHyper, Recipe } from "../harness/recipe.ts";
+import { stackImages, worldImage } from "./world-images.ts";
+import { WORLD_SIZE } from "./face-data.ts";
+
+export interface VaeHyper extends BaseHyper {
+  photoShare: number;
+  /** Weight of KL(q(z|x) || N(0, I)), per latent element, against the per-pixel MSE. */
+  klWeight: number;
+  /** Training images whose latents set the scaling factor. */
+  scalingImages: number;
+}
+
+export const WORLD_VAE_CONFIG: AutoencoderKLConfig = {
+  ...SDXL_VAE_CONFIG,
+  down_block_types: ["DownEncoderBlock2D", "DownEncoderBlock2D", "DownEncoderBlock2D"],
+  up_block_types: ["UpDecoderBlock2D", "UpDecoderBlock2D", "UpDecoderBlock2D"],
+  block_out_channels: [32, 64, 64],
+  layers_per_block: 1,
+  norm_num_groups: 16,
+  sample_size: WORLD_SIZE,
+  scaling_factor: 1,
+};
+
+export const vaeRecipe: Recipe<VaeHyper> = {
+  name: "vae",
+  summary: "the world's SDXL VAE: AutoencoderKL, 64x64 -> 4x16x16 latents",
+  defaults: {
+    steps: 2500, batch: 16, lr: 1e-3, warmup: 100, minLrRatio: 0.05, weightDecay: 0, clip: 1, seed: 44, dataSeed: 404,
+    checkpointEvery: 100, photoShare: 0.4, klWeight: 1e-6, scalingImages: 256,
+  },
+  createModel: () => new AutoencoderKL(WORLD_VAE_CONFIG),
+  graph(model, h) {
+    const vae = model as AutoencoderKL;
+    const x = input("images", [h.batch, 3, WORLD_SIZE, WORLD_SIZE]);
+    const f = vae.downFactor;
+    const eps = input("eps", [h.batch, WORLD_VAE_CONFIG.latent_channels, WORLD_SIZE / f, WORLD_SIZE / f]);
+    const q = vae.encode(x);
+    const recon = vae.decode(ops.add(q.mean, ops.mul(q.std, eps)));
+    const mse = ops.mean(ops.square(ops.sub(recon, x)));
+    // KL of a diagonal Gaussian against N(0, I), averaged per latent element.
+    const kl = ops.mul(ops.mean(ops.sub(ops.add(ops.square(q.mean), ops.exp(q.logvar)), ops.add(q.logvar, 1))), 0.5);
+    return { inputs: [x, eps], loss: ops.add(mse, ops.mul(kl, h.klWeight)), metrics: { mse, kl } };
+  },
+  batch(step, h) {
+    const images = stackImages(Array.from({ length: h.batch }, (_, i) => worldImage("train", "vae", h.dataSeed, step * h.batch + i, h.photoShare)));
+    const f = 2 ** (WORLD_VAE_CONFIG.block_out_channels.length - 1);
+    const eps = HostTensor.f32([h.batch, WORLD_VAE_CONFIG.latent_channels, WORLD_SIZE / f, WORLD_SIZE / f]);
+    new Rng(hashSeed("vae-eps", h.dataSeed, step)).fillNormal(eps.data);
+    return [images, eps];
+  },
+  async export(model, h, dir) {
+    const vae = model as AutoencoderKL;
+    const scaling = await scalingFactor(vae, h);
+    const out = join(dir, "vae");
+    mkdirSync(out, { recursive: true });
+    const cfgPath = join(out, "config.json");
+    writeFileAtomicSync(cfgPath, JSON.stringify({ _class_name: "AutoencoderKL", ...WORLD_VAE_CONFIG, scaling_factor: scaling }, null, 2) + "\n");
+    const weights = join(out, "diffusion_pytorch_model.safetensors");
+    const tensors = new Map([...vae.stateDict()].map(([k, v]) => [k, v.cast("float16")] as const));
+    await saveSafetensors(weights, tensors);
+    return [cfgPath, weights];
+  },
+};
+
+/** SDXL's recipe for the scaling factor: 1 / std of the (unscaled) latent means of training images. */
+async function scalingFactor(vae: AutoencoderKL, h: VaeHyper): Promise<number> {
+  const n = h.scalingImages;
+  const x = input("images", [n, 3, WORLD_SIZE, WORLD_SIZE]);
+  const images = stackImages(Array.from({ length: n }, (_, i) => worldImage("train", "vae-scaling", h.dataSeed, i, h.photoShare)));
+  const [z] = await evaluate([vae.encode(x).mean], [x], [images]);
+  let s = 0;
+  let s2 = 0;
+  const m = z!.data.length;
+  for (let i = 0; i < m; i++) {
+    const v = z!.get(i);
+    s += v;
+    s2 += v * v;
+  }
+  const std = Math.sqrt(s2 / m - (s / m) ** 2);
+  return 1 / std;
+}
