@@ -19,6 +19,16 @@ export interface SessionOptions {
   threads?: number;
   /** Keep ONNX Runtime's memory arena (faster repeated runs, higher resident memory). Default true. */
   memoryArena?: boolean;
+  /**
+   * Let idle intra-op threads spin-wait for work (ONNX Runtime's default, fastest on an otherwise idle machine).
+   * Default: true, unless the environment sets PULID_ORT_SPIN=0: with several processes sharing few cores
+   * (training runs beside tests), spinning threads burn the CPU the others need.
+   */
+  allowSpinning?: boolean;
+}
+
+function spinningAllowed(opts: SessionOptions): boolean {
+  return opts.allowSpinning ?? process.env.PULID_ORT_SPIN !== "0";
 }
 
 /** Thrown when an execution provider is unknown or not available in this build. */
@@ -69,7 +79,7 @@ export async function getSession(
   checkProvider(ep);
   // External-data locations are relative, so the folder is part of what the model means (two checkpoints of
   // one architecture in two folders give the same bytes).
-  const key = createHash("sha256").update(model).update(JSON.stringify([ep, opts.threads ?? 0, opts.memoryArena ?? true, externalDir])).digest("hex");
+  const key = createHash("sha256").update(model).update(JSON.stringify([ep, opts.threads ?? 0, opts.memoryArena ?? true, spinningAllowed(opts), externalDir])).digest("hex");
   let entry = cache.get(key);
   if (!entry) {
     const sessionOptions: ort.InferenceSession.SessionOptions = {
@@ -78,9 +88,10 @@ export async function getSession(
       enableCpuMemArena: opts.memoryArena ?? true,
       ...(opts.threads ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {}),
     };
-    if (externalDir !== null) {
-      sessionOptions.extra = { session: { model_external_initializers_file_folder_path: externalDir } };
-    }
+    const session: Record<string, string> = {};
+    if (externalDir !== null) session.model_external_initializers_file_folder_path = externalDir;
+    if (!spinningAllowed(opts)) session["intra_op.allow_spinning"] = "0";
+    if (Object.keys(session).length) sessionOptions.extra = { session };
     const session = ort.InferenceSession.create(model, sessionOptions);
     entry = { session, holders: 0 };
     cache.set(key, entry);
@@ -165,6 +176,7 @@ export async function openOnnxFile(path: string, opts: SessionOptions = {}): Pro
       executionProviders: [ep],
       graphOptimizationLevel: "all",
       ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
+      ...(spinningAllowed(opts) ? {} : { extra: { session: { "intra_op.allow_spinning": "0" } } }),
     });
   } catch (e) {
     throw new PulidError("onnx_open", `${path}: ONNX Runtime could not load this model (${(e as Error).message})`, { cause: e });
