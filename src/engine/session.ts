@@ -88,10 +88,10 @@ export async function getSession(
       enableCpuMemArena: opts.memoryArena ?? true,
       ...(opts.threads ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {}),
     };
-    const session: Record<string, string> = {};
-    if (externalDir !== null) session.model_external_initializers_file_folder_path = externalDir;
-    if (!spinningAllowed(opts)) session["intra_op.allow_spinning"] = "0";
-    if (Object.keys(session).length) sessionOptions.extra = { session };
+    const config: Record<string, string> = {};
+    if (externalDir !== null) config.model_external_initializers_file_folder_path = externalDir;
+    if (!spinningAllowed(opts)) config["intra_op.allow_spinning"] = "0";
+    if (Object.keys(config).length) sessionOptions.extra = { session: config };
     const session = ort.InferenceSession.create(model, sessionOptions);
     entry = { session, holders: 0 };
     cache.set(key, entry);
