@@ -4,8 +4,8 @@
  * time, file hashes and (once measured) the bars reached. Each write is atomic.
  */
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, mkdirSync, statSync } from "node:fs";
-import { basename, join } from "node:path";
+import { existsSync, readFileSync, readdirSync, mkdirSync, statSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
 import { PulidError } from "../../engine/errors.ts";
 import { writeFileAtomic, writeFileAtomicSync } from "../../engine/atomic-write.ts";
 import { RUN_FILES } from "./train-loop.ts";
@@ -55,11 +55,12 @@ export async function shipRun(runDir: string, name: string, modelsDir: string): 
   if (rec.recipe !== name) throw new PulidError("wrong_recipe", `${runDir} trained '${rec.recipe}', not '${name}'`);
   const log = readLog(join(runDir, RUN_FILES.log));
   mkdirSync(modelsDir, { recursive: true });
-  const { readdirSync } = await import("node:fs");
   const files: ManifestEntry["files"] = {};
-  for (const f of readdirSync(exportDir)) {
+  // Sub-folders are kept (a CLIP ships as a folder per tower, as the real loaders read them); keys are relative paths.
+  for (const f of listFiles(exportDir)) {
     const src = join(exportDir, f);
-    await writeFileAtomic(join(modelsDir, basename(f)), readFileSync(src));
+    mkdirSync(dirname(join(modelsDir, f)), { recursive: true });
+    await writeFileAtomic(join(modelsDir, f), readFileSync(src));
     files[f] = { sha256: sha256(src), bytes: statSync(src).size };
   }
   const last = log.at(-1);
@@ -76,6 +77,19 @@ export async function shipRun(runDir: string, name: string, modelsDir: string): 
   m.models[name] = entry;
   writeManifest(modelsDir, m);
   return entry;
+}
+
+/** Every file under `dir`, as paths relative to it ("/"-separated), sorted. */
+function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(d, e.name));
+      else out.push(relative(dir, join(d, e.name)).split("\\").join("/"));
+    }
+  };
+  walk(dir);
+  return out.sort();
 }
 
 /** Records measured bars for a shipped model. */

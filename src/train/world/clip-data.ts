@@ -32,7 +32,7 @@ export function worldClipTokenizer(): ClipTokenizer {
 
 /** HWC [0, 1] floats -> CLIP-normalised planar [3, size, size] at `out[offset..]`. */
 export function clipPlanes(rgb: Float32Array, side: number, size: number, out: Float32Array, offset: number): void {
-  let planes = new Float32Array(3 * side * side);
+  let planes: Float32Array = new Float32Array(3 * side * side);
   const n = side * side;
   for (let p = 0; p < n; p++) for (let c = 0; c < 3; c++) planes[c * n + p] = rgb[3 * p + c]!;
   if (size !== side) planes = resizeBicubicTorch(planes, 3, side, side, size, size);

@@ -10,7 +10,7 @@ import { WORLD_CLIP_VOCAB } from "./clip-id.ts";
 
 export const CLIP_METRIC_CONFIG: WorldClipConfig = {
   vision: {
-    embed_dim: 96, image_size: 64, patch_size: 8, layers: 6, width: 96, head_width: 32, mlp_ratio: 2.6667,
+    embed_dim: 96, image_size: 64, patch_size: 16, layers: 6, width: 96, head_width: 32, mlp_ratio: 2.6667,
     qkv_bias: true, rope: true, pt_hw_seq_len: 16, intp_freq: true, naiveswiglu: true, subln: true,
   },
   text: {
@@ -24,5 +24,5 @@ export const clipMetricRecipe = clipRecipe({
   name: "clip-metric",
   summary: "image-text embeddings for CLIP-T / CLIP-I in evaluation only (a second CLIP: other size and seeds)",
   config: CLIP_METRIC_CONFIG,
-  defaults: { steps: 400, batch: 64, lr: 1.5e-3, warmup: 40, minLrRatio: 0.05, weightDecay: 0.05, clip: 2, seed: 71, dataSeed: 701, checkpointEvery: 50, photoShare: 0.4 },
+  defaults: { steps: 400, batch: 32, lr: 2e-3, warmup: 30, minLrRatio: 0.05, weightDecay: 0.05, clip: 2, seed: 71, dataSeed: 701, checkpointEvery: 50, photoShare: 0.4 },
 });

@@ -6,6 +6,8 @@ import { faceMetricRecipe } from "./face-metric.ts";
 import { detectorRecipe } from "./detector.ts";
 import { parserRecipe } from "./parser.ts";
 import { judgeRecipe } from "./judge.ts";
+import { clipIdRecipe } from "./clip-id.ts";
+import { clipMetricRecipe } from "./clip-metric.ts";
 
 const asRecipe = <H extends BaseHyper>(r: Recipe<H>) => r as unknown as Recipe<BaseHyper>;
 
@@ -16,4 +18,6 @@ export const WORLD_RECIPES: Record<string, Recipe<BaseHyper>> = {
   detector: asRecipe(detectorRecipe),
   parser: asRecipe(parserRecipe),
   judge: asRecipe(judgeRecipe),
+  "clip-id": asRecipe(clipIdRecipe),
+  "clip-metric": asRecipe(clipMetricRecipe),
 };
