@@ -68,7 +68,8 @@ function onPhotos() {
 }
 
 function addToGallery(record) {
-  for (const img of record.images) {
+  // Newest job first, its images in order.
+  for (const img of [...record.images].reverse()) {
     if (document.querySelector(`[data-image="${img.id}"]`)) continue;
     const fig = document.createElement("figure");
     fig.dataset.image = img.id;
