@@ -28,6 +28,8 @@ export class RedisQueue implements JobQueue {
   private readonly redis: Redis;
   private readonly name: string;
   private readonly mean = new DurationMean();
+  /** Event handlers still writing records; `close()` waits for them. */
+  private readonly pending = new Set<Promise<unknown>>();
 
   private constructor(
     readonly book: JobBook,
@@ -86,19 +88,26 @@ export class RedisQueue implements JobQueue {
 
   async close(): Promise<void> {
     await this.events.close();
+    await Promise.all(this.pending);
     await this.queue.close();
     this.redis.disconnect();
   }
 
+  /** Runs an event handler's work; a failure (a full disk) is logged, never an unhandled rejection. */
+  private track(work: Promise<unknown>): void {
+    const p = work.catch((e: unknown) => console.error(`pulid serve: recording a queue event failed: ${(e as Error).message}`)).finally(() => this.pending.delete(p));
+    this.pending.add(p);
+  }
+
   private listen(): void {
-    this.events.on("active", ({ jobId }) => void this.book.update(jobId, { state: "running", startedAt: now(), progress: null }));
+    this.events.on("active", ({ jobId }) => this.track(this.book.update(jobId, { state: "running", startedAt: now(), progress: null })));
     // The stalled-job check moved a dead worker's job back to the queue: it is waiting for another worker.
     this.events.on("waiting", ({ jobId }) => {
-      if (this.book.get(jobId)?.state === "running") void this.book.update(jobId, { state: "queued", progress: null });
+      if (this.book.get(jobId)?.state === "running") this.track(this.book.update(jobId, { state: "queued", progress: null }));
     });
-    this.events.on("progress", ({ jobId, data }) => void this.book.update(jobId, { progress: data as JobProgress }));
-    this.events.on("completed", ({ jobId, returnvalue }) => void this.collect(jobId, returnvalue as unknown as WireResult | string));
-    this.events.on("failed", ({ jobId, failedReason }) => void this.fail(jobId, failedReason));
+    this.events.on("progress", ({ jobId, data }) => this.track(this.book.update(jobId, { progress: data as JobProgress })));
+    this.events.on("completed", ({ jobId, returnvalue }) => this.track(this.collect(jobId, returnvalue as unknown as WireResult | string)));
+    this.events.on("failed", ({ jobId, failedReason }) => this.track(this.fail(jobId, failedReason)));
   }
 
   private async fail(id: string, reason: string): Promise<void> {
