@@ -3,6 +3,8 @@ import { join } from "node:path";
 import { evalFaceNet } from "./face-net-eval.ts";
 import { evalDetector } from "./detector-eval.ts";
 import { evalParser } from "./parser-eval.ts";
+import { evalClip } from "./clip-eval.ts";
+import { evalJudge } from "./judge-eval.ts";
 
 /** Where the shipped world models live (relative to the working directory: the repository root). */
 export const WORLD_MODELS_DIR = "models/world";
@@ -44,5 +46,18 @@ export const WORLD_EVALS: Record<string, WorldEval> = {
   parser: {
     run: (o) => evalParser(o.model ?? join(WORLD_MODELS_DIR, "parser.safetensors"), { onProgress: o.onProgress }) as never,
     bars: [{ text: "miou >= 0.90 over the world's classes (held-out identities)", pass: (r) => (r.miou as number) >= 0.9 }],
+  },
+  ...Object.fromEntries(
+    (["clip-id", "clip-metric"] as const).map((n) => [
+      n,
+      {
+        run: (o: WorldEvalRun) => evalClip(o.model ?? join(WORLD_MODELS_DIR, n), { onProgress: o.onProgress }),
+        bars: [{ text: "retrieval_top1 >= 0.80 (caption -> image in batches of 32, held-out identities)", pass: (r: Record<string, unknown>) => (r.retrieval_top1 as number) >= 0.8 }],
+      },
+    ]),
+  ),
+  judge: {
+    run: (o) => evalJudge(o.model ?? join(WORLD_MODELS_DIR, "judge.safetensors"), { onProgress: o.onProgress }),
+    bars: [{ text: "accuracy >= 0.95 in every attribute category (held-out identities)", pass: (r) => (r.min_accuracy as number) >= 0.95 }],
   },
 };
