@@ -16,6 +16,8 @@ type Listener = (r: JobRecord) => void;
 export class JobBook {
   private readonly records = new Map<string, JobRecord>();
   private readonly listeners = new Map<string, Set<Listener>>();
+  /** The last write of each record: writes of one record go one after another (two renames at once collide). */
+  private readonly writes = new Map<string, Promise<void>>();
   private readonly jobsDir: string;
   private readonly imagesDir: string;
 
@@ -111,7 +113,16 @@ export class JobBook {
   }
 
   private async save(r: JobRecord): Promise<void> {
-    await writeFileAtomic(join(this.jobsDir, `${r.id}.json`), new TextEncoder().encode(JSON.stringify(r, null, 1)));
+    const write = (this.writes.get(r.id) ?? Promise.resolve())
+      .catch(() => undefined)
+      // Serialised when the write starts, so the file gets the newest state.
+      .then(() => writeFileAtomic(join(this.jobsDir, `${r.id}.json`), new TextEncoder().encode(JSON.stringify(r, null, 1))));
+    this.writes.set(r.id, write);
+    try {
+      await write;
+    } finally {
+      if (this.writes.get(r.id) === write) this.writes.delete(r.id);
+    }
     this.emit(r);
   }
 
