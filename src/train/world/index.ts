@@ -8,6 +8,7 @@ import { parserRecipe } from "./parser.ts";
 import { judgeRecipe } from "./judge.ts";
 import { clipIdRecipe } from "./clip-id.ts";
 import { clipMetricRecipe } from "./clip-metric.ts";
+import { vaeRecipe } from "./vae.ts";
 
 const asRecipe = <H extends BaseHyper>(r: Recipe<H>) => r as unknown as Recipe<BaseHyper>;
 
@@ -20,4 +21,5 @@ export const WORLD_RECIPES: Record<string, Recipe<BaseHyper>> = {
   judge: asRecipe(judgeRecipe),
   "clip-id": asRecipe(clipIdRecipe),
   "clip-metric": asRecipe(clipMetricRecipe),
+  vae: asRecipe(vaeRecipe),
 };
