@@ -28,5 +28,5 @@ export const clipIdRecipe = clipRecipe({
   name: "clip-id",
   summary: "image-text embeddings; image tower feeds the ID encoder, text tower the UNet (stands for EVA02-CLIP-L-14-336)",
   config: CLIP_ID_CONFIG,
-  defaults: { steps: 400, batch: 32, lr: 2e-3, warmup: 30, minLrRatio: 0.05, weightDecay: 0.05, clip: 2, seed: 61, dataSeed: 601, checkpointEvery: 50, photoShare: 0.4 },
+  defaults: { steps: 700, batch: 32, lr: 2e-3, warmup: 30, minLrRatio: 0.05, weightDecay: 0.05, clip: 2, seed: 61, dataSeed: 601, checkpointEvery: 50, photoShare: 0.4, auxWeight: 0.25 },
 });

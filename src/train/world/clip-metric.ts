@@ -24,5 +24,5 @@ export const clipMetricRecipe = clipRecipe({
   name: "clip-metric",
   summary: "image-text embeddings for CLIP-T / CLIP-I in evaluation only (a second CLIP: other size and seeds)",
   config: CLIP_METRIC_CONFIG,
-  defaults: { steps: 400, batch: 32, lr: 2e-3, warmup: 30, minLrRatio: 0.05, weightDecay: 0.05, clip: 2, seed: 71, dataSeed: 701, checkpointEvery: 50, photoShare: 0.4 },
+  defaults: { steps: 500, batch: 32, lr: 2e-3, warmup: 30, minLrRatio: 0.05, weightDecay: 0.05, clip: 2, seed: 71, dataSeed: 701, checkpointEvery: 50, photoShare: 0.4, auxWeight: 0.25 },
 });

@@ -25,7 +25,7 @@ export const judgeRecipe: Recipe<JudgeHyper> = {
   name: "judge",
   summary: "every non-identity attribute of a whole world image (stands for a person's eye)",
   defaults: {
-    steps: 500, batch: 48, lr: 3e-3, warmup: 40, minLrRatio: 0.02, weightDecay: 1e-4, clip: 5, seed: 81, dataSeed: 801,
+    steps: 900, batch: 48, lr: 3e-3, warmup: 40, minLrRatio: 0.02, weightDecay: 1e-4, clip: 5, seed: 81, dataSeed: 801,
     checkpointEvery: 100, photoShare: 0.4, multiWeight: 1,
   },
   createModel: () => new Judge(WORLD_JUDGE_CONFIG),
