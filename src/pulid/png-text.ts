@@ -3,25 +3,12 @@
  * parameters go in as JSON under the keyword "parameters" (the keyword A1111-style tools read), so an image
  * says how it was made. Pure byte work: the platform's encoder makes the PNG, this adds the chunks.
  */
+import { crc32Portable } from "../engine/io/crc32.ts";
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
-let crcTable: Uint32Array | null = null;
-
 /** CRC-32 (ISO 3309, the PNG chunk checksum) of `bytes`. */
-export function crc32(bytes: Uint8Array): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let c = 0xffffffff;
-  for (const b of bytes) c = crcTable[(c ^ b) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
+export const crc32 = crc32Portable;
 
 function latin1(s: string): Uint8Array {
   const out = new Uint8Array(s.length);

@@ -14,6 +14,7 @@
  */
 import { openSync, readSync, closeSync, fstatSync } from "node:fs";
 import { inflateRawSync, crc32 as zlibCrc32 } from "node:zlib";
+import { crc32Portable } from "./crc32.ts";
 import { WeightFileError } from "../errors.ts";
 
 /** One file inside a zip archive, as its central-directory record describes it. */
@@ -205,22 +206,9 @@ function hex(n: number): string {
   return `0x${n.toString(16).padStart(8, "0")}`;
 }
 
-let crcTable: Uint32Array | null = null;
-
 /** CRC-32 (the zip polynomial); uses zlib's native one where this Node has it. */
 export function crc32(data: Uint8Array): number {
-  if (typeof zlibCrc32 === "function") return zlibCrc32(data) >>> 0;
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let c = 0xffffffff;
-  for (let i = 0; i < data.length; i++) c = crcTable[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
+  return typeof zlibCrc32 === "function" ? zlibCrc32(data) >>> 0 : crc32Portable(data);
 }
 
 function readExact(path: string, fd: number, length: number, position: number, what: string): Uint8Array {
