@@ -8,7 +8,8 @@
  *
  * The three bar keys are photo style, framings close-up / portrait / half-body. 'far' faces (~9 px wide, eyes
  * 2-4 px apart, where 0.03 of the inter-ocular distance is a tenth of a pixel) are reported beside them
- * (`per_framing.far`), as the face nets' evaluation does; every style is reported in `per_style`.
+ * (`per_framing.far`), as the face nets' evaluation does; every style is reported in `per_style`, head yaw
+ * (photo, bar framings) in `per_view`.
  */
 import { openScrfd, type ScrfdModel } from "../../face/scrfd-model.ts";
 import { FaceError } from "../../face/errors.ts";
@@ -82,6 +83,7 @@ export async function evalDetector(path: string, o: DetectorEvalOptions = {}) {
   }
   const byStyle = new Map<Style, Tally>();
   const byFraming = new Map<Framing, Tally>();
+  const byView = new Map<string, Tally>();
   const bar = newTally();
   try {
     for (const [j, job] of jobs.entries()) {
@@ -95,7 +97,12 @@ export async function evalDetector(path: string, o: DetectorEvalOptions = {}) {
         const f = byFraming.get(sc.attributes.framing) ?? newTally();
         byFraming.set(sc.attributes.framing, f);
         tallies.push(f);
-        if (sc.attributes.framing !== "far") tallies.push(bar);
+        if (sc.attributes.framing !== "far") {
+          tallies.push(bar);
+          const v = byView.get(sc.attributes.view) ?? newTally();
+          byView.set(sc.attributes.view, v);
+          tallies.push(v);
+        }
       }
       for (const t of tallies) {
         if (job.empty) {
@@ -122,6 +129,7 @@ export async function evalDetector(path: string, o: DetectorEvalOptions = {}) {
     scope: "photo style, test-split identities, framings close-up/portrait/half-body (far in per_framing); empty scenes of every style for false_positive_rate",
     per_style: Object.fromEntries([...byStyle].map(([k, t]) => [k, summary(t)])),
     per_framing: Object.fromEntries([...byFraming].map(([k, t]) => [k, summary(t)])),
+    per_view: Object.fromEntries([...byView].map(([k, t]) => [k, summary(t)])),
     images: jobs.length,
   };
 }

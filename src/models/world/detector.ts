@@ -23,6 +23,8 @@ export interface WorldDetectorConfig {
   widths: readonly [number, number, number, number, number, number];
   /** Channels of the heatmap decoder (at strides 4 and 2). */
   decoder: readonly [number, number];
+  /** Extra conv units at stride 2 before the heatmaps (local evidence combined with the upsampled context). */
+  refine: number;
 }
 
 export const DETECTOR_STRIDES = [8, 16, 32] as const;
@@ -78,6 +80,7 @@ export class WorldDetector extends Module {
   heads: Head[];
   up4: ConvUnit;
   up2: ConvUnit;
+  refine: ConvUnit[];
   heat: Conv2d;
   constructor(readonly config: WorldDetectorConfig) {
     super();
@@ -87,6 +90,7 @@ export class WorldDetector extends Module {
     const [d4, d2] = config.decoder;
     this.up4 = new ConvUnit(w[3] + w[2], d4, 1);
     this.up2 = new ConvUnit(d4 + w[1], d2, 1);
+    this.refine = Array.from({ length: config.refine }, () => new ConvUnit(d2, d2, 1));
     this.heat = new Conv2d(d2, 5, 1);
   }
 
@@ -102,7 +106,8 @@ export class WorldDetector extends Module {
       boxes.push(b);
     });
     const u4 = this.up4.call(ops.concat([ops.upsampleNearest(feats[3]!, 2), feats[2]!], 1));
-    const u2 = this.up2.call(ops.concat([ops.upsampleNearest(u4, 2), feats[1]!], 1));
+    let u2 = this.up2.call(ops.concat([ops.upsampleNearest(u4, 2), feats[1]!], 1));
+    for (const r of this.refine) u2 = r.call(u2);
     const heat = this.heat.call(u2);
     const [b, k, H, W] = heat.shape as [number, number, number, number];
     return { logits, boxes, landmarks: softArgmax(heat, HEAT_STRIDE), heat: ops.reshape(heat, [b, k, H * W]) };
@@ -172,4 +177,4 @@ export function anchorCentres(size: number, stride: number, repeat = 1): HostTen
 }
 
 /** The shipped world detector's size. */
-export const WORLD_DETECTOR: WorldDetectorConfig = { inputSize: 64, widths: [16, 24, 32, 48, 64, 64], decoder: [32, 24] };
+export const WORLD_DETECTOR: WorldDetectorConfig = { inputSize: 64, widths: [16, 24, 32, 48, 64, 64], decoder: [32, 24], refine: 1 };

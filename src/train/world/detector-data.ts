@@ -4,9 +4,10 @@
  * cell, anchor centre (col * s, row * s)).
  *
  * Anchor assignment, one face per image: at every stride the cell nearest the face-box centre is positive, and at
- * stride 8 also every cell within a quarter of the box of the centre. Cells within one stride of the centre that
- * are not positive are ignored by the score loss (neither face nor background), and every anchor within 1.5
- * strides learns the box, so any anchor that fires near the face proposes the right box for NMS to merge.
+ * stride 8 also every cell within a quarter of the box of the centre. A cell that is not positive but within 0.75
+ * stride of the centre (a near tie for nearest) is ignored by the score loss; every other cell is background, so
+ * anchors away from the centre do not fire with a poor box that NMS would keep as a second face. Every anchor
+ * within 1.5 strides learns the box, so any anchor that fires near the face proposes the right box.
  */
 import { HostTensor } from "../../engine/host-tensor.ts";
 import { renderEmpty, renderFace } from "../../world/render.ts";
@@ -76,7 +77,7 @@ function anchorTargets(box: readonly number[] | null, size: number, t: DetectorB
         if (box) {
           const central = s === DETECTOR_STRIDES[0] && dx <= (x2! - x1!) / 4 && dy <= (y2! - y1!) / 4;
           if ((col === near[0] && row === near[1]) || central) y = 1;
-          else if (Math.max(dx, dy) <= s) w = 0;
+          else if (Math.max(dx, dy) < 0.75 * s) w = 0;
           boxed = Math.max(dx, dy) <= 1.5 * s || y === 1 ? 1 : 0;
         }
         for (let k = 0; k < DETECTOR_ANCHORS; k++, a++) {

@@ -34,8 +34,8 @@ export const detectorRecipe: Recipe<DetectorHyper> = {
   name: "detector",
   summary: "face box, score and 5 landmarks in a whole image (stands for SCRFD scrfd_10g_bnkps)",
   defaults: {
-    steps: 1500, batch: 32, lr: 3e-3, warmup: 50, minLrRatio: 0.02, weightDecay: 1e-4, clip: 5, seed: 41, dataSeed: 401,
-    checkpointEvery: 100, photoShare: 0.5, emptyShare: 0.2, identities: 20000, landmarkWeight: 1, heatWeight: 1,
+    steps: 1200, batch: 32, lr: 3e-3, warmup: 50, minLrRatio: 0.02, weightDecay: 1e-4, clip: 5, seed: 41, dataSeed: 401,
+    checkpointEvery: 100, photoShare: 0.5, emptyShare: 0.3, identities: 20000, landmarkWeight: 2, heatWeight: 1,
   },
   createModel: () => new WorldDetector(WORLD_DETECTOR),
   graph(model, h) {
