@@ -21,7 +21,7 @@ import { input, constant, type Tensor } from "../../engine/tensor.ts";
 import { HostTensor } from "../../engine/host-tensor.ts";
 import * as ops from "../../engine/ops.ts";
 import { writeFileAtomic } from "../../engine/atomic-write.ts";
-import { saveSafetensors } from "../../engine/io/safetensors.ts";
+import { SafetensorsFile, saveSafetensors } from "../../engine/io/safetensors.ts";
 import { Module } from "../../nn/module.ts";
 import { Linear } from "../../nn/layers.ts";
 import { LOGIT_SCALE_INIT, WorldClip, type WorldClipConfig } from "../../models/world/clip.ts";
@@ -37,13 +37,18 @@ export interface ClipHyper extends BaseHyper {
   photoShare: number;
   /** Weight of the auxiliary attribute loss on the image embedding (0: contrastive only). */
   auxWeight: number;
+  /**
+   * Start from the model weights of another run's checkpoint (its path; "" = from scratch): a second, shorter
+   * schedule when the first one ran out of time. The chain is recorded in each run's recipe.json.
+   */
+  initFrom?: string;
 }
 
 /** The CLIP plus its training-only attribute head. */
 export class ClipTrainer extends Module {
   clip: WorldClip;
   aux: Linear;
-  constructor(config: WorldClipConfig) {
+  constructor(config: WorldClipConfig, readonly initFrom = "") {
     super();
     this.clip = new WorldClip(config);
     this.aux = new Linear(config.vision.embed_dim, judgeLayout(WORLD_JUDGE_LABELS).total);
@@ -51,6 +56,14 @@ export class ClipTrainer extends Module {
   override initialize(seed = 0): this {
     super.initialize(seed);
     this.clip.logit_scale.set(HostTensor.scalar(LOGIT_SCALE_INIT));
+    if (this.initFrom) {
+      const f = SafetensorsFile.open(this.initFrom);
+      try {
+        this.bindNames().loadStateDict(f, { prefix: "model/", source: this.initFrom });
+      } finally {
+        f.close();
+      }
+    }
     return this;
   }
 }
@@ -85,7 +98,7 @@ export function clipRecipe(spec: ClipRecipeSpec): Recipe<ClipHyper> {
     name: spec.name,
     summary: spec.summary,
     defaults: spec.defaults,
-    createModel: () => new ClipTrainer(spec.config),
+    createModel: (h) => new ClipTrainer(spec.config, h.initFrom ?? ""),
     graph(model, h) {
       const t = model as ClipTrainer;
       const m = t.clip;
