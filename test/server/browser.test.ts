@@ -90,7 +90,7 @@ test("upload a world face, generate: the progress bar moves, the gallery fills, 
   const captions = await page.$$eval("#gallery figcaption", (els) => els.map((e) => e.textContent));
   assert.deepEqual(captions.sort(), ["seed 7 · PNG", "seed 8 · PNG"]);
   assert.match(await page.textContent("#jobs li .job-state") ?? "", /^done: 2 images/);
-  assert.equal(await page.getAttribute("#gallery figure a", "download"), "pulid_8.png");
+  assert.equal(await page.getAttribute("#gallery figure a", "download"), "pulid_7.png", "a job's images in order");
   mkdirSync(join(SCREENSHOT, ".."), { recursive: true });
   await page.screenshot({ path: SCREENSHOT, fullPage: true });
   assert.ok(existsSync(SCREENSHOT));

@@ -1,7 +1,7 @@
 /**
  * The in-process queue under load on loopback: two jobs with different modes running at once each get exactly
- * their own mode's images (compared with the same jobs run alone), and a bounded burst of 60 submissions
- * against a limit of 50 with concurrency 1 completes every accepted job once and answers the rest with 429.
+ * their own mode's images (compared with the same jobs run alone), and a bounded run of submissions against a
+ * limit of 50 with concurrency 1 completes every accepted job once and answers the rest with 429.
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -54,16 +54,26 @@ test("two jobs with different modes running at once each get their own mode's re
   }
 });
 
-test("load: 60 submissions at once, limit 50, concurrency 1: every accepted job completes once, the rest get 429", { timeout: 180_000 }, async () => {
+test("load: submissions until the queue is full (limit 50, concurrency 1): every accepted job completes once, the rest get 429", { timeout: 180_000 }, async () => {
   const studio = await startLocalStudio(pipe, { concurrency: 1, limit: 50 });
   try {
-    const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => postGenerate(studio.url, [embedding], { steps: 1, seed: i })));
+    // Batches of 10 at once until one is refused: bounded by MAX_POSTS, so the test stops by itself even if the
+    // limit were never enforced. Posting outpaces one job at a time, so the queue fills whatever the machine's speed.
+    const MAX_POSTS = 300;
+    const answers: Awaited<ReturnType<typeof postGenerate>>[] = [];
+    while (answers.length < MAX_POSTS && !answers.some((a) => a.status === 429)) {
+      const n = answers.length;
+      answers.push(...(await Promise.all(Array.from({ length: 10 }, (_, i) => postGenerate(studio.url, [embedding], { steps: 1, seed: n + i })))));
+    }
     const accepted = answers.filter((a) => a.status === 202);
     const refused = answers.filter((a) => a.status === 429);
-    assert.equal(accepted.length + refused.length, 60, `other answers: ${answers.filter((a) => a.status !== 202 && a.status !== 429).map((a) => a.status)}`);
-    assert.ok(accepted.length >= 50, `only ${accepted.length} accepted`);
-    assert.ok(refused.length >= 1, "the queue limit was never reached");
-    for (const r of refused) assert.match(r.headers.get("retry-after") ?? "", /^[1-9]\d*$/);
+    assert.equal(accepted.length + refused.length, answers.length, `other answers: ${answers.filter((a) => a.status !== 202 && a.status !== 429).map((a) => a.status)}`);
+    assert.ok(refused.length >= 1, `the queue limit was never reached in ${MAX_POSTS} submissions`);
+    assert.ok(accepted.length >= 51, `only ${accepted.length} accepted: 50 waiting and one running fit`);
+    for (const r of refused) {
+      assert.match(r.headers.get("retry-after") ?? "", /^[1-9]\d*$/);
+      assert.match(r.body.error, /the queue is full \(50 jobs waiting\)/);
+    }
     const ids = accepted.map((a) => a.body.id as string);
     assert.equal(new Set(ids).size, ids.length);
     const finals = await Promise.all(ids.map((id) => waitFinal(studio.url, id, 150_000)));
