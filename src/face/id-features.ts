@@ -15,34 +15,17 @@
  */
 import type { HostTensor } from "../engine/host-tensor.ts";
 import type { SessionOptions } from "../engine/session.ts";
-import { FaceError } from "./errors.ts";
 import { loadImage, type LoadImageOptions } from "./load-image.ts";
 import type { RgbImage } from "./rgb-image.ts";
 import type { DetectFacesOptions, FaceDetectionResult } from "./detect-faces.ts";
-import { ffhqCrop, type AlignedFace } from "./align.ts";
-import { bisenetInput, evaInput, parsingLabels } from "./eva-input.ts";
+import type { AlignedFace } from "./align.ts";
+import { photoIdFeatures, type FaceModels, type FaceParser } from "./photo-features.ts";
 import { checkFaceModelFiles, faceModelPaths, type ModelFileSpec } from "./model-files.ts";
 import { openScrfd, type ScrfdModel } from "./scrfd-model.ts";
 import { bisenetParser } from "./bisenet-parser.ts";
 import { openArcFace, type ArcFaceEmbedding, type ArcFaceModel } from "./arcface-model.ts";
 
-/**
- * Face parsing: takes BiSeNet's input (the 512 crop, /255, ImageNet mean/std: [1, 3, 512, 512] float32 NCHW)
- * and returns the class of every pixel (row-major, 512 * 512 values, CelebAMask-HQ ids 0..18).
- */
-export type FaceParser = (input: HostTensor<"float32">) => Promise<ArrayLike<number>>;
-
-/** A parser from a network returning the main head's logits [1, 19, H, W] (argmax, first maximum wins). */
-export function parserFromLogits(run: (input: HostTensor<"float32">) => Promise<HostTensor>): FaceParser {
-  return async (x) => parsingLabels(await run(x));
-}
-
-/** The networks the pipeline runs. Only `detect`/`embed` are used, so fakes are easy to pass in tests. */
-export interface FaceModels {
-  readonly detector: Pick<ScrfdModel, "detect">;
-  readonly recognizer: Pick<ArcFaceModel, "embed">;
-  readonly parser: FaceParser;
-}
+export { parserFromLogits, type FaceModels, type FaceParser } from "./photo-features.ts";
 
 export interface IdFeaturesOptions {
   /** Name of the photo in errors when it is given as bytes. */
@@ -67,16 +50,6 @@ export interface IdFeatures {
   readonly evaInput: HostTensor<"float32">;
 }
 
-/** Runs a network stage; anything but a FaceError becomes `model_run_failed` naming the photo and the stage. */
-async function stage<T>(photo: string, what: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    if (e instanceof FaceError) throw e;
-    throw new FaceError("model_run_failed", photo, `${what} failed: ${(e as Error)?.message ?? String(e)}`, { cause: e });
-  }
-}
-
 /**
  * The full ID-feature path for one photo.
  * @throws FaceError naming the photo: unreadable / truncated / unsupported_format / too_large (loading),
@@ -87,17 +60,7 @@ async function stage<T>(photo: string, what: string, fn: () => Promise<T>): Prom
 export async function idFeatures(photo: string | Uint8Array, models: FaceModels, opts: IdFeaturesOptions = {}): Promise<IdFeatures> {
   const name = typeof photo === "string" ? photo : (opts.label ?? "<buffer>");
   const image = await loadImage(photo, { ...opts.load, label: name });
-  const detection = await stage(name, "face detection", () => models.detector.detect(image, { ...opts.detect, photo: name }));
-  const kps = detection.face.kps;
-  const arcface = await stage(name, "ArcFace embedding", () => models.recognizer.embed(image, kps, name));
-  const aligned = ffhqCrop(image, kps, 512, name);
-  const labels = await stage(name, "face parsing", async () => {
-    const l = await models.parser(bisenetInput(aligned.image));
-    const n = aligned.image.width * aligned.image.height;
-    if (l.length !== n) throw new Error(`the parser returned ${l.length} labels for a ${aligned.image.width}x${aligned.image.height} crop`);
-    return l;
-  });
-  return { photo: name, image, detection, arcface, aligned, labels, evaInput: evaInput(aligned.image, labels) };
+  return { image, ...(await photoIdFeatures(image, name, models, { detect: opts.detect })) };
 }
 
 /** Opened face networks with a `dispose`. */

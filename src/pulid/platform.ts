@@ -4,7 +4,7 @@
  * engine); a browser build can supply canvas decoding and fetched weights instead (the transformers.js pattern).
  */
 import type { RgbImage } from "../face/rgb-image.ts";
-import type { FaceModels } from "../face/id-features.ts";
+import type { FaceModels } from "../face/photo-features.ts";
 import type { UNet2DConditionModel } from "../models/unet/unet2d-condition.ts";
 import type { AnyClipTextModel } from "../models/clip/pretrained.ts";
 import type { ClipTextModelWithProjection } from "../models/clip/text-model.ts";
