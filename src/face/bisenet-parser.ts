@@ -6,7 +6,7 @@ import { loadBiSeNet, BISENET_FACEXLIB, type BiSeNetConfig } from "../models/bis
 import { input } from "../engine/tensor.ts";
 import { compile } from "../engine/compile.ts";
 import type { SessionOptions } from "../engine/session.ts";
-import { parserFromLogits, type FaceParser } from "./id-features.ts";
+import { parserFromLogits, type FaceParser } from "./photo-features.ts";
 
 /** Builds a parser for [1, 3, size, size] inputs from a BiSeNet checkpoint (errors name the file). */
 export async function bisenetParser(
