@@ -68,11 +68,16 @@ export class LocalQueue implements JobQueue {
       const job = this.waiting.shift()!;
       const ctrl = new AbortController();
       this.running.set(job.id, ctrl);
-      void this.run(job.id, job.input, ctrl.signal).finally(() => {
-        this.running.delete(job.id);
-        this.pump();
-      });
+      void this.run(job.id, job.input, ctrl.signal);
     }
+  }
+
+  /**
+   * Frees a job's slot as soon as its generation ends, before its files are written, so that a client who sees
+   * the job done also sees it counted out of `running` (and the next job starts meanwhile).
+   */
+  private release(id: string): void {
+    if (this.running.delete(id)) this.pump();
   }
 
   private async run(id: string, input: JobInput, signal: AbortSignal): Promise<void> {
@@ -80,9 +85,11 @@ export class LocalQueue implements JobQueue {
     try {
       await this.book.update(id, { state: "running", startedAt: new Date().toISOString() });
       const out = await runJob(this.pipe, input, { signal, onProgress: (progress) => void this.book.update(id, { progress }) });
+      this.release(id);
       await this.book.finish(id, out);
       this.mean.add((Date.now() - t0) / 1000);
     } catch (e) {
+      this.release(id);
       // A cancelled job's record is already final; anything else fails the job with its message.
       if (!(e instanceof JobCancelledError)) await this.book.update(id, { state: "failed", error: jobErrorMessage(e), finishedAt: new Date().toISOString() }).catch(() => undefined);
     }
