@@ -11,6 +11,14 @@ import { Module } from "../../nn/module.ts";
 import { Conv2d, GroupNorm, Linear } from "../../nn/layers.ts";
 import type { Tensor } from "../../engine/tensor.ts";
 import * as ops from "../../engine/ops.ts";
+import { constant } from "../../engine/tensor.ts";
+import { HostTensor } from "../../engine/host-tensor.ts";
+import { EvaVisionTransformer } from "../eva/vision-transformer.ts";
+import type { EvaVisionConfig } from "../eva/config.ts";
+
+/** OpenAI CLIP normalisation (as EVA-CLIP's input). */
+const CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073];
+const CLIP_STD = [0.26862954, 0.26130258, 0.27577711];
 
 export interface JudgeConfig {
   /** Side of the square RGB input (the world's 64). */
@@ -20,6 +28,11 @@ export interface JudgeConfig {
   stemStride: number;
   /** Residual blocks after each stage's first conv. */
   blocks: readonly number[];
+  /**
+   * Optional transformer backbone instead of the CNN: an EVA02 vision tower (keys `visual.*`; `widths`/`blocks`
+   * unused) whose CLS embedding feeds the hidden layer; it sees CLIP-normalised pixels, converted in the graph.
+   */
+  eva?: EvaVisionConfig;
   /** Width of the shared hidden layer before the heads. */
   hidden: number;
   /** Single-valued attributes, in logit order, each with its values in logit order. */
@@ -89,20 +102,35 @@ class Stage extends Module {
 
 export class Judge extends Module {
   stages: Stage[];
+  visual: EvaVisionTransformer | null;
   fc: Linear;
   out: Linear;
   constructor(readonly config: JudgeConfig) {
     super();
     const { widths } = config;
-    this.stages = widths.map((w, i) => new Stage(i === 0 ? 3 : widths[i - 1]!, w, i === 0 ? config.stemStride : 2, config.blocks[i] ?? 0));
-    const side = config.imageSize / config.stemStride / 2 ** (widths.length - 1);
-    this.fc = new Linear(widths.at(-1)! * side * side, config.hidden);
+    if (config.eva) {
+      this.stages = [];
+      this.visual = new EvaVisionTransformer(config.eva);
+      this.fc = new Linear(config.eva.embed_dim, config.hidden);
+    } else {
+      this.visual = null;
+      this.stages = widths.map((w, i) => new Stage(i === 0 ? 3 : widths[i - 1]!, w, i === 0 ? config.stemStride : 2, config.blocks[i] ?? 0));
+      const side = config.imageSize / config.stemStride / 2 ** (widths.length - 1);
+      this.fc = new Linear(widths.at(-1)! * side * side, config.hidden);
+    }
     this.out = new Linear(config.hidden, judgeLayout(config).total);
   }
   /** images [B, 3, S, S], RGB in [-1, 1] -> logits [B, judgeLayout(config).total]. */
   forward(x: Tensor): Tensor {
-    let h = x;
-    for (const s of this.stages) h = s.call(h);
-    return this.out.call(ops.relu(this.fc.call(ops.flatten(h, 1))));
+    let h: Tensor;
+    if (this.visual) {
+      const c = (v: number[]) => constant(HostTensor.f32([1, 3, 1, 1], v));
+      h = this.visual.call(ops.div(ops.sub(ops.mul(ops.add(x, 1), 0.5), c(CLIP_MEAN)), c(CLIP_STD)), []).embedding;
+    } else {
+      h = x;
+      for (const s of this.stages) h = s.call(h);
+      h = ops.flatten(h, 1);
+    }
+    return this.out.call(ops.relu(this.fc.call(h)));
   }
 }

@@ -8,18 +8,44 @@ import { join } from "node:path";
 import { input, type Tensor } from "../../engine/tensor.ts";
 import * as ops from "../../engine/ops.ts";
 import { writeFileAtomic } from "../../engine/atomic-write.ts";
-import { saveSafetensors } from "../../engine/io/safetensors.ts";
+import { loadSafetensors, saveSafetensors } from "../../engine/io/safetensors.ts";
+import { CLIP_METRIC_CONFIG } from "./clip-metric.ts";
 import { Judge, judgeLayout, type JudgeConfig } from "../../models/world/judge.ts";
 import type { BaseHyper, Recipe } from "../harness/recipe.ts";
 import { WORLD_JUDGE_LABELS, WORLD_SIZE, judgeTrainBatch } from "./judge-data.ts";
 
 export interface JudgeHyper extends BaseHyper {
   photoShare: number;
+  /**
+   * "cnn" (default) or "eva": an EVA02 tower at clip-metric's config, started from a world CLIP's image tower
+   * (`initFrom`, a visual/model.safetensors; clip-metric's, the evaluation-only CLIP), with the heads on its CLS.
+   */
+  backbone?: "cnn" | "eva";
+  initFrom?: string;
   /** Weight of the accessories' summed binary cross-entropy. */
   multiWeight: number;
 }
 
 export const WORLD_JUDGE_CONFIG: JudgeConfig = { imageSize: WORLD_SIZE, widths: [32, 64, 96, 128], stemStride: 2, blocks: [1, 1, 1, 0], hidden: 256, ...WORLD_JUDGE_LABELS };
+
+/** The transformer variant: clip-metric's image tower under the same heads. */
+export const WORLD_JUDGE_EVA_CONFIG: JudgeConfig = { ...WORLD_JUDGE_CONFIG, widths: [], blocks: [], eva: CLIP_METRIC_CONFIG.vision };
+
+/** A Judge that, after its random initialisation, takes its EVA tower from a CLIP's visual weights. */
+class JudgeTrainer extends Judge {
+  constructor(config: JudgeConfig, readonly initFrom: string) {
+    super(config);
+  }
+  override initialize(seed = 0): this {
+    super.initialize(seed);
+    if (this.initFrom && this.visual) {
+      const t = loadSafetensors(this.initFrom);
+      const visual = new Map([...t].filter(([k]) => k.startsWith("visual.")).map(([k, v]) => [k.slice(7), v.cast("float32")]));
+      this.visual.loadStateDict(visual, { source: this.initFrom });
+    }
+    return this;
+  }
+}
 
 export const judgeRecipe: Recipe<JudgeHyper> = {
   name: "judge",
@@ -28,7 +54,7 @@ export const judgeRecipe: Recipe<JudgeHyper> = {
     steps: 900, batch: 48, lr: 3e-3, warmup: 40, minLrRatio: 0.02, weightDecay: 1e-4, clip: 5, seed: 81, dataSeed: 801,
     checkpointEvery: 100, photoShare: 0.4, multiWeight: 1,
   },
-  createModel: () => new Judge(WORLD_JUDGE_CONFIG),
+  createModel: (h) => new JudgeTrainer(h.backbone === "eva" ? WORLD_JUDGE_EVA_CONFIG : WORLD_JUDGE_CONFIG, h.initFrom ?? ""),
   graph(model, h) {
     const x = input("images", [h.batch, 3, WORLD_SIZE, WORLD_SIZE]);
     const L = judgeLayout(WORLD_JUDGE_CONFIG);
@@ -61,7 +87,7 @@ export const judgeRecipe: Recipe<JudgeHyper> = {
     const meta = join(dir, "judge.json");
     const tensors = Object.fromEntries(model.namedParameters().map(([k, p]) => [k, p.value()!.cast("float16")]));
     await saveSafetensors(weights, tensors);
-    await writeFileAtomic(meta, new TextEncoder().encode(JSON.stringify({ config: WORLD_JUDGE_CONFIG }, null, 2) + "\n"));
+    await writeFileAtomic(meta, new TextEncoder().encode(JSON.stringify({ config: (model as Judge).config }, null, 2) + "\n"));
     return [weights, meta];
   },
 };
