@@ -83,12 +83,13 @@ export function detectWeightFormat(path: string): WeightFormat {
   ) {
     return "torch-zip";
   }
+  // safetensors before the pickle magic: a header length whose low byte is 0x80 (e.g. 37,248) starts with 0x80 too.
+  if (n >= 9 && head[8] === 0x7b && head[6] === 0 && head[7] === 0) return "safetensors";
   if (head[0] === 0x80) throw new WeightFileError("legacy_torch_format", path, LEGACY_HINT);
   // torch < 0.4 wrote a tar archive ("ustar" magic at byte 257).
   if (n >= 262 && new TextDecoder("latin1").decode(head.subarray(257, 262)) === "ustar") {
     throw new WeightFileError("legacy_torch_format", path, LEGACY_HINT);
   }
-  if (n >= 9 && head[8] === 0x7b && head[6] === 0 && head[7] === 0) return "safetensors";
   throw new WeightFileError(
     "unknown_format",
     path,

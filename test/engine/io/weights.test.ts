@@ -23,6 +23,16 @@ test("the format comes from the content, not the extension", () => {
   assert.equal(openWeights(ptAsSt).format, "torch-zip");
 });
 
+test("a safetensors file whose header length starts with byte 0x80 is safetensors, not a pickle", () => {
+  const header = new TextEncoder().encode(JSON.stringify({ __metadata__: {} }).padEnd(0x80, " "));
+  const bytes = new Uint8Array(8 + header.length);
+  new DataView(bytes.buffer).setBigUint64(0, BigInt(header.length), true);
+  bytes.set(header, 8);
+  const p = join(tmp.dir, "len-0x80.safetensors");
+  writeFileSync(p, bytes);
+  assert.equal(detectWeightFormat(p), "safetensors");
+});
+
 test("legacy torch files and raw pickles -> legacy_torch_format saying to convert to safetensors", async () => {
   assertCode(
     () => detectWeightFormat(fixture("legacy.pt")),
