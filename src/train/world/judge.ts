@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { input, type Tensor } from "../../engine/tensor.ts";
 import * as ops from "../../engine/ops.ts";
 import { writeFileAtomic } from "../../engine/atomic-write.ts";
-import { loadSafetensors, saveSafetensors } from "../../engine/io/safetensors.ts";
+import { SafetensorsFile, loadSafetensors, saveSafetensors } from "../../engine/io/safetensors.ts";
+import { RUN_FILES } from "../harness/train-loop.ts";
 import { CLIP_METRIC_CONFIG } from "./clip-metric.ts";
 import { Judge, judgeLayout, type JudgeConfig } from "../../models/world/judge.ts";
 import type { BaseHyper, Recipe } from "../harness/recipe.ts";
@@ -19,6 +20,7 @@ export interface JudgeHyper extends BaseHyper {
   /**
    * "cnn" (default) or "eva": an EVA02 tower at clip-metric's config, started from a world CLIP's image tower
    * (`initFrom`, a visual/model.safetensors; clip-metric's, the evaluation-only CLIP), with the heads on its CLS.
+   * `initFrom` may also be an earlier judge run's checkpoint.safetensors (a second schedule).
    */
   backbone?: "cnn" | "eva";
   initFrom?: string;
@@ -38,7 +40,15 @@ class JudgeTrainer extends Judge {
   }
   override initialize(seed = 0): this {
     super.initialize(seed);
-    if (this.initFrom && this.visual) {
+    if (this.initFrom.endsWith(RUN_FILES.checkpoint)) {
+      // A second schedule from an earlier judge run's weights.
+      const f = SafetensorsFile.open(this.initFrom);
+      try {
+        this.bindNames().loadStateDict(f, { prefix: "model/", source: this.initFrom });
+      } finally {
+        f.close();
+      }
+    } else if (this.initFrom && this.visual) {
       const t = loadSafetensors(this.initFrom);
       const visual = new Map([...t].filter(([k]) => k.startsWith("visual.")).map(([k, v]) => [k.slice(7), v.cast("float32")]));
       this.visual.loadStateDict(visual, { source: this.initFrom });
