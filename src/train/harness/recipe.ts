@@ -54,15 +54,18 @@ export interface Recipe<H extends BaseHyper = BaseHyper> {
   graph(model: Module, h: H): TrainGraph;
   /**
    * Data inputs of step `step` (0-based): a pure function of (h.dataSeed, step), so the loop may build it while
-   * the previous step runs.
+   * the previous step runs. May be async: a diffusion recipe runs frozen networks (VAE encoder, text encoder, a
+   * teacher) on the batch before the step sees it.
    */
-  batch(step: number, h: H): HostTensor[];
+  batch(step: number, h: H): HostTensor[] | Promise<HostTensor[]>;
   /** Inputs computed from the host state, fed after the data inputs (e.g. CurricularFace's t). */
   stateFeeds?(state: RecipeState): HostTensor[];
   /** Initial host state (default: empty). */
   initialState?(h: H): RecipeState;
   /** Updates host state from this step's metrics (e.g. a running average). */
   afterStep?(metrics: Readonly<Record<string, number>>, state: RecipeState): void;
+  /** Releases what `batch` opened (compiled frozen networks); called once when the run ends. */
+  dispose?(): Promise<void>;
   /** Writes the shipped files for a trained model into `dir`; returns their paths. */
   export(model: Module, h: H, dir: string): Promise<string[]>;
 }

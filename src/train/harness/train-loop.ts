@@ -103,13 +103,14 @@ export async function trainRecipe<H extends BaseHyper>(recipe: Recipe<H>, o: Tra
   const save = () => saveCheckpoint(paths.ckpt, { model, optimizer: opt, step, extra: { state, wallSeconds: wall(), recipe: recipe.name } });
   const last = Math.min(h.steps, o.stopAfter ?? h.steps);
   try {
-    let next = step < last ? recipe.batch(step, h) : null;
+    let next = step < last ? await recipe.batch(step, h) : null;
     while (step < last && next) {
       const feeds = [...next, ...(recipe.stateFeeds?.(state) ?? [])];
       const pending = trainStep.run(feeds);
-      // Build the next batch on this thread while ONNX Runtime's threads run the step.
-      next = step + 1 < last ? recipe.batch(step + 1, h) : null;
-      const r = await pending;
+      // Build the next batch while ONNX Runtime's threads run the step.
+      const building = step + 1 < last ? recipe.batch(step + 1, h) : null;
+      const [r, built] = await Promise.all([pending, building]);
+      next = built;
       const lr = schedule(step);
       if (h.clip > 0) clipGradNorm(r.grads, h.clip);
       opt.step(r.grads, lr);
@@ -129,6 +130,7 @@ export async function trainRecipe<H extends BaseHyper>(recipe: Recipe<H>, o: Tra
     }
   } finally {
     await trainStep.dispose();
+    await recipe.dispose?.();
   }
   const finished = step >= h.steps;
   let exported: string[] = [];

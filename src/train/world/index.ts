@@ -9,6 +9,8 @@ import { judgeRecipe } from "./judge.ts";
 import { clipIdRecipe } from "./clip-id.ts";
 import { clipMetricRecipe } from "./clip-metric.ts";
 import { vaeRecipe } from "./vae.ts";
+import { baseRecipe } from "./unet-base.ts";
+import { studentRecipe } from "./unet-student.ts";
 
 const asRecipe = <H extends BaseHyper>(r: Recipe<H>) => r as unknown as Recipe<BaseHyper>;
 
@@ -22,4 +24,6 @@ export const WORLD_RECIPES: Record<string, Recipe<BaseHyper>> = {
   "clip-id": asRecipe(clipIdRecipe),
   "clip-metric": asRecipe(clipMetricRecipe),
   vae: asRecipe(vaeRecipe),
+  base: asRecipe(baseRecipe),
+  student: asRecipe(studentRecipe),
 };

@@ -2,7 +2,7 @@
  * `vae`: the world's SDXL VAE. Our AutoencoderKL class at a small config: 3 levels (downsampling 4: 64x64
  * images -> 16x16 latents), 4 latent channels, mid-block attention as SDXL's. Trained on MSE (what the PSNR bar
  * measures) plus a small KL term as the SD VAEs are (no adversarial or perceptual loss: the world has no
- * perceptual net of its own yet). Exported as a diffusers `vae/` folder whose scaling factor is computed from
+ * perceptual net of its own yet). Exported as a diffusers `sdxl/vae/` folder (shipped where the pipeline reads it) whose scaling factor is computed from
  * the data as SDXL's was: 1 / std of the latents of training images.
  *
  * Not trained yet. Measured: at widths [32, 64, 64] a batch-16 step took 6.4 s on this 2-core machine while
@@ -74,7 +74,8 @@ export const vaeRecipe: Recipe<VaeHyper> = {
   async export(model, h, dir) {
     const vae = model as AutoencoderKL;
     const scaling = await scalingFactor(vae, h);
-    const out = join(dir, "vae");
+    // The pipeline reads the VAE from the SDXL folder: shipping puts it at models/world/sdxl/vae/.
+    const out = join(dir, "sdxl", "vae");
     mkdirSync(out, { recursive: true });
     const cfgPath = join(out, "config.json");
     writeFileAtomicSync(cfgPath, JSON.stringify({ _class_name: "AutoencoderKL", ...WORLD_VAE_CONFIG, scaling_factor: scaling }, null, 2) + "\n");

@@ -1,0 +1,29 @@
+/**
+ * The world's SDXL UNet config: diffusers' `UNet2DConditionModel` with SDXL's block layout (no attention at the
+ * highest resolution, cross-attention below, a cross-attention mid block) and `text_time` added conditioning,
+ * sized for 16x16 latents (64 px images through the world VAE's factor 4) and the 40 MB budget of models/world/:
+ * 3.0M parameters, 6.0 MB in fp16, for the base and again for the student.
+ *
+ * Conditioning widths follow from the world text encoder (clip-id's text tower, width 128, projection 128) used
+ * the SDXL way in both encoder slots: context = 128 + 128, pooled 128, plus 6 micro-conditioning numbers of 32
+ * sinusoidal features each.
+ */
+import { SDXL_UNET_CONFIG, type UNet2DConditionConfig } from "../unet/config.ts";
+
+/** Width of the world text tower (clip-id's) and of its projection. */
+export const WORLD_TEXT_WIDTH = 128;
+export const WORLD_TIME_EMBED_DIM = 32;
+
+export const WORLD_UNET_CONFIG: UNet2DConditionConfig = {
+  ...SDXL_UNET_CONFIG,
+  sample_size: 16,
+  block_out_channels: [32, 64, 96],
+  layers_per_block: 1,
+  transformer_layers_per_block: 1,
+  // diffusers' quirk: with num_attention_heads null this is the number of heads (head width 32 / 64 / 48).
+  attention_head_dim: [1, 1, 2],
+  cross_attention_dim: 2 * WORLD_TEXT_WIDTH,
+  norm_num_groups: 32,
+  addition_time_embed_dim: WORLD_TIME_EMBED_DIM,
+  projection_class_embeddings_input_dim: WORLD_TEXT_WIDTH + 6 * WORLD_TIME_EMBED_DIM,
+};
