@@ -10,7 +10,7 @@ export const faceLossRecipe = faceRecipe({
   config: { inputSize: 112, pool: 4, widths: [24, 48, 96, 160], blocks: [0, 1, 1, 0], head: "mean", embedDim: 128 },
   loss: "arcface",
   defaults: {
-    steps: 1200, batch: 64, lr: 2e-3, warmup: 100, minLrRatio: 0.02, weightDecay: 5e-4, clip: 5, seed: 22, dataSeed: 202,
-    checkpointEvery: 100, photoShare: 0.5, jitter: 1, scale: 16, margin: 0.3, marginRamp: 400, idWeight: 1,
+    steps: 1200, batch: 64, lr: 2e-3, warmup: 50, minLrRatio: 0.02, weightDecay: 5e-4, clip: 5, seed: 22, dataSeed: 202,
+    checkpointEvery: 100, photoShare: 0.7, jitter: 1, scale: 16, margin: 0.3, marginRamp: 400, idWeight: 1,
   },
 });
