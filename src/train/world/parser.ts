@@ -1,6 +1,7 @@
 /**
  * `parser`: the world's facexlib BiSeNet. The BiSeNet class of the real path at a small config, trained with
- * per-pixel cross-entropy on its main head and both auxiliary heads (as facexlib's training), on aligned crops
+ * per-pixel cross-entropy on its main head (the auxiliary heads are optional: `auxWeight`; at 0, the default, the
+ * shipped file's auxiliary heads keep their initial weights, and PuLID reads only the main head), on aligned crops
  * of train-split faces. Exported as `parser.safetensors` (fp16, BiSeNet key names, loaded by `loadBiSeNet`) plus
  * `parser.json`, the config and crop size the loader needs (`openWorldParser`).
  *
@@ -33,7 +34,7 @@ export interface ParserHyper extends BaseHyper {
 }
 
 /** The shipped parser's BiSeNet config. */
-export const WORLD_PARSER_CONFIG: BiSeNetConfig = { num_class: PARSER_CLASSES, resnet_widths: [16, 32, 48, 64], context_channels: 32, aux_mid_channels: 16 };
+export const WORLD_PARSER_CONFIG: BiSeNetConfig = { num_class: PARSER_CLASSES, resnet_widths: [16, 32, 64, 128], context_channels: 48, aux_mid_channels: 16 };
 
 /** Mean cross-entropy per pixel: logits [B, C, H, W] against one-hot [B, C, H, W]. */
 function pixelCe(logits: Tensor, onehot: Tensor, pixels: number): Tensor {
@@ -44,8 +45,8 @@ export const parserRecipe: Recipe<ParserHyper> = {
   name: "parser",
   summary: "per-pixel class of the aligned face crop, CelebAMask-HQ ids (stands for facexlib BiSeNet)",
   defaults: {
-    steps: 700, batch: 16, lr: 3e-3, warmup: 40, minLrRatio: 0.02, weightDecay: 1e-4, clip: 5, seed: 51, dataSeed: 501,
-    checkpointEvery: 100, crop: 96, photoShare: 0.4, jitter: 0.5, identities: 20000, auxWeight: 0.4, calibration: 24,
+    steps: 1200, batch: 16, lr: 4e-3, warmup: 40, minLrRatio: 0.02, weightDecay: 1e-4, clip: 5, seed: 51, dataSeed: 501,
+    checkpointEvery: 100, crop: 96, photoShare: 0.5, jitter: 0.5, identities: 20000, auxWeight: 0, calibration: 24,
   },
   createModel() {
     const net = new BiSeNet(WORLD_PARSER_CONFIG);
@@ -59,10 +60,12 @@ export const parserRecipe: Recipe<ParserHyper> = {
     const o = net.call(x);
     const n = h.batch * h.crop * h.crop;
     const main = pixelCe(o.out, y, n);
-    const aux = ops.add(pixelCe(o.out16, y, n), pixelCe(o.out32, y, n));
+    // Full-resolution cross-entropy over 19 classes costs as much as the convolutions; the auxiliary heads are
+    // trained only when asked (auxWeight > 0), otherwise left out of the traced graph.
+    const aux = h.auxWeight > 0 ? ops.mul(ops.add(pixelCe(o.out16, y, n), pixelCe(o.out32, y, n)), h.auxWeight) : 0;
     const logits = ops.stopGradient(o.out);
     const hit = ops.mul(y, ops.cast(ops.equal(logits, ops.max(logits, 1, true)), "float32"));
-    return { inputs: [x, y], loss: ops.add(main, ops.mul(aux, h.auxWeight)), metrics: { main, pixel_acc: ops.div(ops.sum(hit), n) } };
+    return { inputs: [x, y], loss: ops.add(main, aux), metrics: { main, pixel_acc: ops.div(ops.sum(hit), n) } };
   },
   batch(step, h) {
     const b = parserTrainBatch(step, h);
