@@ -18,9 +18,10 @@
  * Export: a complete diffusers SDXL folder under export/sdxl/ (unet/ trained; text encoders, tokenizers and vae/
  * copied from the frozen parts; SDXL's scheduler config; model_index.json), which ships to models/world/sdxl/.
  *
- * Cost (measured today under heavy contention, load average ~16 on the 2 cores: see the closing note of the
- * commit): a training step of this UNet at batch 32 took ~2.1 s (traced step only; the VAE encoder and text
- * encoder add ~0.3 s per batch); 2,500 steps (80k images) are planned: ~90 min on an idle machine.
+ * Cost, measured with tools/time-world-diffusion.ts (random frozen parts at the world configs) on the 2-core
+ * machine while other training runs kept the load average at ~16: the traced step alone 2.1 s at batch 32; the
+ * whole recipe (render + VAE encode + text encode of the next batch overlapping the step) 3.0 s/step, first step
+ * ~15-35 s (compiling). Planned: 1,800 steps (58k images) = 90 min at that rate, less on an idle machine.
  */
 import { join } from "node:path";
 import { HostTensor } from "../../engine/host-tensor.ts";
@@ -91,7 +92,7 @@ export interface UNetBaseSpec {
 }
 
 export const WORLD_BASE_DEFAULTS: UNetBaseHyper = {
-  steps: 2500, batch: 32, lr: 5e-4, warmup: 100, minLrRatio: 0.1, weightDecay: 0.01, clip: 1, seed: 71, dataSeed: 701, checkpointEvery: 100,
+  steps: 1800, batch: 32, lr: 5e-4, warmup: 100, minLrRatio: 0.1, weightDecay: 0.01, clip: 1, seed: 71, dataSeed: 701, checkpointEvery: 100,
   photoShare: 0.4, captionDropout: 0.1,
   vae: "models/world/sdxl/vae", textEncoder: "models/world/clip-id/text_encoder", tokenizer: "models/world/clip-id/tokenizer",
 };

@@ -23,9 +23,9 @@
  * The alternative it is measured against: the base itself at 4 DPM++ 2M trailing steps (`pulid world eval
  * student` reports both).
  *
- * Cost per step: the teacher's rollouts dominate. With batch 32 (8 prompts x 4 timesteps) and substeps 3: 12
- * teacher calls at batch 16 (both CFG branches) + one training step at batch 32. Measured today under heavy
- * contention (load average ~16 on 2 cores): see the commit; 1,200 steps are planned (~60 min idle).
+ * Cost per step: the teacher's rollouts (12 UNet calls at batch 16, both CFG branches of 8 prompts) plus one
+ * training step at batch 32 (8 prompts x 4 steps). Measured with tools/time-world-diffusion.ts at load average
+ * ~16 on the 2 cores: 3.7 s/step (first step ~30 s, compiling). Planned: 900 steps = 56 min at that rate.
  *
  * Export: `sdxl_lightning_4step_unet.safetensors` (fp16, diffusers keys), the single file the models layout's
  * Lightning override loads next to sdxl/ (its config is sdxl/unet/config.json, the base's: same class, same config).
@@ -70,7 +70,7 @@ export interface UNetStudentSpec {
 }
 
 export const WORLD_STUDENT_DEFAULTS: UNetStudentHyper = {
-  steps: 1200, batch: 32, lr: 1e-4, warmup: 50, minLrRatio: 0.1, weightDecay: 0, clip: 1, seed: 72, dataSeed: 702, checkpointEvery: 50,
+  steps: 900, batch: 32, lr: 1e-4, warmup: 50, minLrRatio: 0.1, weightDecay: 0, clip: 1, seed: 72, dataSeed: 702, checkpointEvery: 50,
   teacher: "models/world/sdxl", teacherCfg: 5, substeps: 3, studentSteps: 4, photoShare: 0.4, captionDropout: 0.1,
 };
 

@@ -1,0 +1,230 @@
+/**
+ * `pulid world eval base | student`: the world's text-to-image model measured with the shipped perception models.
+ * Prompts are complete captions (every attribute named) of held-out attribute combinations (unet-data.ts: the
+ * base never saw these (style, background, expression) triples), sampled by the pipeline's own loop
+ * (`sampleLatent`, v1: DPM++ 2M with trailing spacing) with CFG against the empty prompt, decoded by the folder's
+ * VAE and quantised to 8 bits as a saved image would be.
+ *
+ * - attribute_accuracy: per category, the share of samples where the `judge` reads what the prompt asked
+ *   (accessories: the exact set, none included); min_attribute_accuracy beside it;
+ * - face_rate: the share where the `detector` finds a face;
+ * - world_fid: Fréchet distance in `clip-metric` image space between the samples and renders of the same
+ *   attribute sets (random test identities); world_fid_floor: the same between two independent render sets;
+ * - identity_spread: mean pairwise `face-metric` cosine over the samples' detected faces; identity_spread_renders:
+ *   the same over the renders' (both with the detector's landmarks), so a model that draws one face stands out.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { input } from "../../engine/tensor.ts";
+import { compile } from "../../engine/compile.ts";
+import { HostTensor } from "../../engine/host-tensor.ts";
+import { loadSdxlFolder } from "../../models/sdxl/folder.ts";
+import { encodeSdxlPrompts } from "../../models/sdxl/text-conditioning.ts";
+import { loadJudge, openJudge, type JudgeMeta, type JudgeVerdict } from "../../models/world/judge-file.ts";
+import { loadWorldClip, openWorldClip } from "../../models/world/clip-folder.ts";
+import { openScrfd } from "../../face/scrfd-model.ts";
+import { openArcFace } from "../../face/arcface-model.ts";
+import { FaceError } from "../../face/errors.ts";
+import { rgbImage, type RgbImage } from "../../face/rgb-image.ts";
+import { sampleLatent } from "../../pulid/sampling.ts";
+import { ATTRIBUTE_VALUES, type Attributes, type ScalarAttributeKey } from "../../world/attributes.ts";
+import { makeCaption } from "../../world/captions.ts";
+import { renderFace } from "../../world/render.ts";
+import { identityAt } from "../../world/identity.ts";
+import { Rng, hashSeed } from "../../world/rng.ts";
+import { SPLITS, splitIdentity } from "../../world/splits.ts";
+import { drawAttributes, WORLD_IMAGE_SIZE } from "../../train/world/unet-data.ts";
+import { worldTimeIds } from "../../train/world/unet-base.ts";
+import { clipPlanes } from "../../train/world/clip-data.ts";
+import { frechetDistance } from "./frechet.ts";
+
+export interface GenerationEvalOptions {
+  /** The SDXL folder (default models/world/sdxl). */
+  folder: string;
+  /** A single-file UNet replacing the folder's (the student). */
+  unetFile?: string;
+  steps: number;
+  cfg: number;
+  /** Samples (default 256). */
+  samples?: number;
+  /** Where the perception models are (default models/world). */
+  perception: string;
+  onProgress?(done: number, total: number): void;
+}
+
+const EVAL_SEED = 9201;
+const BATCH = 16;
+const CATEGORIES = [...(Object.keys(ATTRIBUTE_VALUES) as ScalarAttributeKey[]), "accessories"] as const;
+
+/** Prompt i of the evaluation: a held-out attribute set and its complete caption. */
+export function evalPrompt(i: number): { attributes: Attributes; prompt: string } {
+  const rng = new Rng(hashSeed("generation-eval", EVAL_SEED, i));
+  const a = drawAttributes(rng.fork("attributes"), 0.4, true);
+  return { attributes: a, prompt: makeCaption(a, rng.fork("caption"), { complete: true }).text };
+}
+
+/** A render of prompt i's attributes with a random test identity (`set` 0 or 1: independent sets). */
+function renderFor(a: Attributes, i: number, set: number) {
+  const rng = new Rng(hashSeed("generation-eval-render", EVAL_SEED, set, i));
+  return renderFace(identityAt(splitIdentity("test", rng.int(SPLITS.test.count))), a, { size: WORLD_IMAGE_SIZE, seed: rng.nextU32() });
+}
+
+function agrees(v: JudgeVerdict, a: Attributes, k: (typeof CATEGORIES)[number]): boolean {
+  if (k === "accessories") {
+    const got = new Set(v.accessories as string[]);
+    return got.size === a.accessories.length && a.accessories.every((x) => got.has(x));
+  }
+  return v[k] === a[k];
+}
+
+/** [-1, 1] planar image i of a batch -> 8-bit RGB (the pipeline's postprocess). */
+function toRgb(t: HostTensor, i: number): RgbImage {
+  const S = t.shape[2]!;
+  const n = S * S;
+  const out = new Uint8Array(3 * n);
+  for (let p = 0; p < n; p++) for (let c = 0; c < 3; c++) out[3 * p + c] = Math.round(Math.min(1, Math.max(0, t.get(i * 3 * n + c * n + p) / 2 + 0.5)) * 255);
+  return rgbImage(S, S, out);
+}
+
+function meanPairwiseCos(v: readonly Float32Array[]): number | null {
+  let s = 0;
+  let n = 0;
+  for (let i = 0; i < v.length; i++) for (let j = i + 1; j < v.length; j++) {
+    let d = 0;
+    for (let k = 0; k < v[i]!.length; k++) d += v[i]![k]! * v[j]![k]!;
+    s += d;
+    n++;
+  }
+  return n ? s / n : null;
+}
+
+export async function evalGeneration(o: GenerationEvalOptions): Promise<Record<string, unknown>> {
+  const f = loadSdxlFolder(o.folder, o.unetFile ? { unetFile: o.unetFile } : {});
+  const N = Math.ceil((o.samples ?? 256) / BATCH) * BATCH;
+  const per = f.unet.config.in_channels * 16 * 16;
+  const judgePath = join(o.perception, "judge.safetensors");
+  const judge = openJudge(loadJudge(judgePath, JSON.parse(readFileSync(join(o.perception, "judge.json"), "utf8")) as JudgeMeta));
+  const detector = await openScrfd(join(o.perception, "detector.onnx"));
+  const faceNet = await openArcFace(join(o.perception, "face-metric.onnx"));
+  const clip = openWorldClip(loadWorldClip(join(o.perception, "clip-metric")));
+  // The UNet on both CFG branches of a batch, and the VAE decoder, compiled once.
+  const x = input("x", [2 * BATCH, per / 256, 16, 16]);
+  const t = input("t", [2 * BATCH]);
+  const cross = f.unet.config.crossDims[0]!;
+  const c = input("context", [2 * BATCH, 77, cross]);
+  const q = input("pooled", [2 * BATCH, f.textEncoder2.config.projection_dim]);
+  const ti = input("time_ids", [2 * BATCH, 6]);
+  const unet = compile({ inputs: [x, t, c, q, ti], outputs: [f.unet.call(x, t, c, { added: { textEmbeds: q, timeIds: ti } })], name: "eval_unet" });
+  const z = input("latents", [BATCH, per / 256, 16, 16]);
+  const vae = compile({ inputs: [z], outputs: [f.vae.decode(f.vae.latentsForDecode(z))], name: "eval_vae" });
+  const hits = new Map<string, number>(CATEGORIES.map((k) => [k, 0]));
+  let faces = 0;
+  const sampleEmb: Float32Array[] = [];
+  const sampleFaces: Float32Array[] = [];
+  const renderEmb: [Float32Array[], Float32Array[]] = [[], []];
+  const renderFaces: Float32Array[] = [];
+  const faceEmbedding = async (img: RgbImage) => {
+    try {
+      const d = await detector.detect(img, { minFaceSize: 0 });
+      return (await faceNet.embed(img, d.face.kps)).normed;
+    } catch (e) {
+      if (e instanceof FaceError) return null;
+      throw e;
+    }
+  };
+  const clipEmbed = async (rgbs: readonly Float32Array[]) => {
+    const S = clip.imageSize;
+    const batch = HostTensor.f32([rgbs.length, 3, S, S]);
+    rgbs.forEach((r, i) => clipPlanes(r, WORLD_IMAGE_SIZE, S, batch.data, i * 3 * S * S));
+    const e = await clip.embedImages(batch);
+    const E = e.shape[1]!;
+    return rgbs.map((_, i) => Float32Array.from({ length: E }, (_, k) => e.get(i * E + k)));
+  };
+  try {
+    for (let s = 0; s < N; s += BATCH) {
+      const items = Array.from({ length: BATCH }, (_, i) => evalPrompt(s + i));
+      const cond = await encodeSdxlPrompts(f, [...new Array<string>(BATCH).fill(""), ...items.map((it) => it.prompt)]);
+      // BATCH copies of the pipeline's loop in lockstep; their UNet calls are gathered into one batched run.
+      let pending: { i: number; xIn: Float64Array; t: number; done: (e: Float64Array) => void; fail: (e: unknown) => void }[] = [];
+      const flush = async () => {
+        const calls = pending;
+        pending = [];
+        const xs = new Float32Array(2 * BATCH * per);
+        const ts = new Float32Array(2 * BATCH);
+        for (const k of calls) {
+          xs.set(k.xIn, k.i * per);
+          xs.set(k.xIn, (BATCH + k.i) * per);
+          ts[k.i] = ts[BATCH + k.i] = k.t;
+        }
+        const [out] = await unet.run([new HostTensor("float32", [2 * BATCH, per / 256, 16, 16], xs), new HostTensor("float32", [2 * BATCH], ts), cond.promptEmbeds, cond.pooledPromptEmbeds, worldTimeIds(2 * BATCH)]);
+        const e = out!.data as Float32Array;
+        for (const k of calls) k.done(Float64Array.from({ length: per }, (_, j) => e[k.i * per + j]! + o.cfg * (e[(BATCH + k.i) * per + j]! - e[k.i * per + j]!)));
+      };
+      const latents = await Promise.all(
+        items.map((_, i) =>
+          sampleLatent({ version: "v1", sampler: "dpmpp_2m", steps: o.steps, schedulerConfig: f.schedulerConfig, seed: hashSeed("generation-eval-noise", EVAL_SEED, s + i), size: per }, (xIn, tt) =>
+            new Promise<Float64Array>((done, fail) => {
+              pending.push({ i, xIn, t: tt, done, fail });
+              if (pending.length === BATCH) {
+                const calls = pending;
+                flush().catch((err: unknown) => calls.forEach((k) => k.fail(err)));
+              }
+            }),
+          ),
+        ),
+      );
+      const zs = new Float32Array(BATCH * per);
+      latents.forEach((l, i) => zs.set(l, i * per));
+      const [img] = await vae.run([new HostTensor("float32", [BATCH, per / 256, 16, 16], zs)]);
+      const rgbs = items.map((_, i) => toRgb(img!, i));
+      // What the perception models see: the 8-bit images, back in [-1, 1] for the judge.
+      const judged = HostTensor.f32([BATCH, 3, WORLD_IMAGE_SIZE, WORLD_IMAGE_SIZE]);
+      const n = WORLD_IMAGE_SIZE * WORLD_IMAGE_SIZE;
+      rgbs.forEach((r, i) => {
+        for (let p = 0; p < n; p++) for (let ch = 0; ch < 3; ch++) judged.data[i * 3 * n + ch * n + p] = (r.data[3 * p + ch]! / 255) * 2 - 1;
+      });
+      const verdicts = await judge.predict(judged);
+      items.forEach((it, i) => {
+        for (const k of CATEGORIES) if (agrees(verdicts[i]!, it.attributes, k)) hits.set(k, hits.get(k)! + 1);
+      });
+      for (const r of rgbs) {
+        const e = await faceEmbedding(r);
+        if (e) {
+          faces++;
+          sampleFaces.push(e);
+        }
+      }
+      sampleEmb.push(...(await clipEmbed(rgbs.map((r) => Float32Array.from(r.data, (v) => v / 255)))));
+      for (const set of [0, 1] as const) {
+        const renders = items.map((it, i) => renderFor(it.attributes, s + i, set));
+        renderEmb[set].push(...(await clipEmbed(renders.map((r) => r.rgb))));
+        if (set === 0) {
+          for (const r of renders) {
+            const e = await faceEmbedding(rgbImage(r.width, r.height, Uint8Array.from(r.rgb, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255))));
+            if (e) renderFaces.push(e);
+          }
+        }
+      }
+      o.onProgress?.(s / BATCH + 1, N / BATCH);
+    }
+  } finally {
+    await Promise.all([unet.dispose(), vae.dispose(), judge.dispose(), detector.dispose(), faceNet.dispose(), clip.dispose()]);
+  }
+  const accuracy = Object.fromEntries(CATEGORIES.map((k) => [k, hits.get(k)! / N]));
+  const spread = meanPairwiseCos(sampleFaces);
+  const spreadRenders = meanPairwiseCos(renderFaces);
+  return {
+    attribute_accuracy: accuracy,
+    min_attribute_accuracy: Math.min(...Object.values(accuracy)),
+    face_rate: faces / N,
+    world_fid: frechetDistance(sampleEmb, renderEmb[0]),
+    world_fid_floor: frechetDistance(renderEmb[1], renderEmb[0]),
+    identity_spread: spread,
+    identity_spread_renders: spreadRenders,
+    samples: N,
+    steps: o.steps,
+    cfg: o.cfg,
+    sampler: "dpmpp_2m (trailing)",
+    prompts: "complete captions of held-out (style, background, expression) combinations",
+  };
+}
