@@ -11,7 +11,8 @@
  * (the renderer draws one person); a multi-person photo would get the heatmaps' mixture.
  */
 import { Module } from "../../nn/module.ts";
-import { Conv2d, GroupNorm } from "../../nn/layers.ts";
+import { Conv2d } from "../../nn/layers.ts";
+import { ConvUnit } from "./conv-blocks.ts";
 import { HostTensor } from "../../engine/host-tensor.ts";
 import { constant, type Tensor } from "../../engine/tensor.ts";
 import * as ops from "../../engine/ops.ts";
@@ -31,20 +32,6 @@ export const DETECTOR_STRIDES = [8, 16, 32] as const;
 export const DETECTOR_ANCHORS = 2;
 /** Stride of the landmark heatmaps. */
 const HEAT_STRIDE = 2;
-
-/** conv3x3 -> GroupNorm -> ReLU. */
-class ConvUnit extends Module {
-  conv: Conv2d;
-  norm: GroupNorm;
-  constructor(cin: number, cout: number, stride: number) {
-    super();
-    this.conv = new Conv2d(cin, cout, 3, { stride, padding: 1, bias: false });
-    this.norm = new GroupNorm(Math.min(8, cout / 4), cout);
-  }
-  forward(x: Tensor): Tensor {
-    return ops.relu(this.norm.call(this.conv.call(x)));
-  }
-}
 
 /** One stride's score and box heads. */
 class Head extends Module {

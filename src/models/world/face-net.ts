@@ -8,7 +8,8 @@
  * first average-pools it by `pool` to near the face's native resolution, which keeps training cheap on CPU.
  */
 import { Module } from "../../nn/module.ts";
-import { Conv2d, GroupNorm, Linear, LayerNorm } from "../../nn/layers.ts";
+import { Linear, LayerNorm } from "../../nn/layers.ts";
+import { Stage } from "./conv-blocks.ts";
 import type { Tensor } from "../../engine/tensor.ts";
 import * as ops from "../../engine/ops.ts";
 
@@ -24,48 +25,6 @@ export interface FaceNetConfig {
   /** "flatten": ArcFace's flatten + FC head; "mean": global average pool + FC. */
   head: "flatten" | "mean";
   embedDim: number;
-}
-
-/** conv3x3 -> GroupNorm -> ReLU, the unit of every stage. */
-class ConvUnit extends Module {
-  conv: Conv2d;
-  norm: GroupNorm;
-  constructor(cin: number, cout: number, stride: number) {
-    super();
-    this.conv = new Conv2d(cin, cout, 3, { stride, padding: 1, bias: false });
-    this.norm = new GroupNorm(Math.min(8, cout / 4), cout);
-  }
-  forward(x: Tensor): Tensor {
-    return ops.relu(this.norm.call(this.conv.call(x)));
-  }
-}
-
-class ResBlock extends Module {
-  a: ConvUnit;
-  b: ConvUnit;
-  constructor(c: number) {
-    super();
-    this.a = new ConvUnit(c, c, 1);
-    this.b = new ConvUnit(c, c, 1);
-  }
-  forward(x: Tensor): Tensor {
-    return ops.add(x, this.b.call(this.a.call(x)));
-  }
-}
-
-class Stage extends Module {
-  down: ConvUnit;
-  blocks: ResBlock[];
-  constructor(cin: number, cout: number, stride: number, n: number) {
-    super();
-    this.down = new ConvUnit(cin, cout, stride);
-    this.blocks = Array.from({ length: n }, () => new ResBlock(cout));
-  }
-  forward(x: Tensor): Tensor {
-    let h = this.down.call(x);
-    for (const b of this.blocks) h = b.call(h);
-    return h;
-  }
 }
 
 export class FaceNet extends Module {
