@@ -4,7 +4,6 @@
  * into batches of 32; each caption ranks the 32 images of its batch by cosine, and `retrieval_top1` is the share
  * whose own image comes first. Image -> caption top-1 and the per-style share (by the image's style) sit beside it.
  */
-import { join } from "node:path";
 import { loadWorldClip, openWorldClip } from "../../models/world/clip-folder.ts";
 import { clipPairs } from "../../train/world/clip-data.ts";
 import { STYLES } from "../../world/attributes.ts";
@@ -63,5 +62,3 @@ export async function evalClip(dir: string, o: ClipEvalOptions = {}): Promise<Re
     split: "test",
   };
 }
-
-export const clipFolder = (modelsDir: string, name: string) => join(modelsDir, name);
