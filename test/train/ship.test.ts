@@ -20,3 +20,25 @@ test("shipRun copies nested export files and records them by relative path", asy
   assert.equal(readFileSync(join(models, "toy", "text_encoder", "config.json"), "utf8"), "{}");
   assert.equal(readManifest(models).models.toy!.data_seed, 5);
 });
+
+test("shipRun records the runs behind a run started from another run's checkpoint, with totals", async () => {
+  const root = mkdtempSync(join(tmpdir(), "ship-chain-"));
+  const run = (name: string, steps: number, t: number, initFrom?: string) => {
+    const dir = join(root, name);
+    mkdirSync(join(dir, "export"), { recursive: true });
+    writeFileSync(join(dir, "recipe.json"), JSON.stringify({ recipe: "toy", hyper: { dataSeed: 1, ...(initFrom ? { initFrom } : {}) } }));
+    writeFileSync(join(dir, "log.jsonl"), JSON.stringify({ step: steps, loss: 1, t }) + "\n");
+    writeFileSync(join(dir, "export", "w.bin"), name);
+    return dir;
+  };
+  const a = run("a", 100, 60);
+  const b = run("b", 50, 30, join(a, "checkpoint.safetensors"));
+  const c = run("c", 20, 10.5, join(b, "checkpoint.safetensors"));
+  const e = await shipRun(c, "toy", join(root, "models"));
+  assert.deepEqual(e.chain?.map((r) => r.steps), [100, 50, 20]);
+  assert.equal(e.total_steps, 170);
+  assert.equal(e.total_wall_seconds, 100.5);
+  assert.equal(e.steps, 20);
+  const single = await shipRun(a, "toy", join(root, "models2"));
+  assert.equal(single.chain, undefined);
+});

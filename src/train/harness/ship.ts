@@ -19,6 +19,13 @@ export interface ManifestEntry {
   steps: number;
   wall_seconds: number;
   final_loss: number;
+  /**
+   * When the run started from another run's checkpoint (hyper.initFrom), every run behind the shipped weights,
+   * first to last, with the totals: steps and wall_seconds above are the last run's only.
+   */
+  chain?: { run: string; steps: number; wall_seconds: number }[];
+  total_steps?: number;
+  total_wall_seconds?: number;
   bars?: Record<string, unknown>;
 }
 
@@ -73,10 +80,34 @@ export async function shipRun(runDir: string, name: string, modelsDir: string): 
     wall_seconds: Number(last?.t ?? 0),
     final_loss: last?.loss ?? NaN,
   };
+  const chain = runChain(runDir, rec.hyper);
+  if (chain.length > 1) {
+    entry.chain = chain;
+    entry.total_steps = chain.reduce((a, c) => a + c.steps, 0);
+    entry.total_wall_seconds = Number(chain.reduce((a, c) => a + c.wall_seconds, 0).toFixed(2));
+  }
   const m = readManifest(modelsDir);
   m.models[name] = entry;
   writeManifest(modelsDir, m);
   return entry;
+}
+
+/** The runs behind `runDir`, following hyper.initFrom through run folders' checkpoints; first run first. */
+function runChain(runDir: string, hyper: Record<string, unknown>): { run: string; steps: number; wall_seconds: number }[] {
+  const out: { run: string; steps: number; wall_seconds: number }[] = [];
+  let dir = runDir;
+  let h = hyper;
+  for (let guard = 0; guard < 32; guard++) {
+    const last = readLog(join(dir, RUN_FILES.log)).at(-1);
+    out.unshift({ run: dir, steps: last?.step ?? 0, wall_seconds: Number(last?.t ?? 0) });
+    const from = h.initFrom;
+    if (typeof from !== "string" || !from.endsWith(RUN_FILES.checkpoint)) break;
+    dir = dirname(from);
+    const recipe = join(dir, RUN_FILES.recipe);
+    if (!existsSync(recipe)) break;
+    h = (JSON.parse(readFileSync(recipe, "utf8")) as { hyper: Record<string, unknown> }).hyper;
+  }
+  return out;
 }
 
 /** Every file under `dir`, as paths relative to it ("/"-separated), sorted. */
