@@ -51,11 +51,11 @@ async function separation(path: string): Promise<number> {
   }
 }
 
-for (const name of ["face-id", "face-metric"]) {
+for (const name of ["face-id", "face-loss", "face-metric"]) {
   const path = `models/world/${name}.onnx`;
   test(`world ${name}: same held-out identity under changed attributes is closer than other identities`, async () => {
     const s = await separation(path);
-    assert.ok(s > 0.5, `same-minus-different cosine ${s.toFixed(3)} should exceed 0.5 (0.90 when shipped)`);
+    assert.ok(s > 0.5, `same-minus-different cosine ${s.toFixed(3)} should exceed 0.5 (0.85-0.90 when shipped)`);
   });
 }
 
