@@ -8,7 +8,8 @@
  * direction) is kept.
  */
 import { Module } from "../../nn/module.ts";
-import { Conv2d, GroupNorm, Linear } from "../../nn/layers.ts";
+import { Linear } from "../../nn/layers.ts";
+import { Stage } from "./conv-blocks.ts";
 import type { Tensor } from "../../engine/tensor.ts";
 import * as ops from "../../engine/ops.ts";
 import { constant } from "../../engine/tensor.ts";
@@ -56,48 +57,6 @@ export function judgeLayout(c: Pick<JudgeConfig, "heads" | "multi">): JudgeLayou
     o += h.values.length;
   }
   return { heads, multi: [o, c.multi.values.length], total: o + c.multi.values.length };
-}
-
-/** conv3x3 -> GroupNorm -> ReLU. */
-class ConvUnit extends Module {
-  conv: Conv2d;
-  norm: GroupNorm;
-  constructor(cin: number, cout: number, stride: number) {
-    super();
-    this.conv = new Conv2d(cin, cout, 3, { stride, padding: 1, bias: false });
-    this.norm = new GroupNorm(Math.min(8, cout / 4), cout);
-  }
-  forward(x: Tensor): Tensor {
-    return ops.relu(this.norm.call(this.conv.call(x)));
-  }
-}
-
-class ResBlock extends Module {
-  a: ConvUnit;
-  b: ConvUnit;
-  constructor(c: number) {
-    super();
-    this.a = new ConvUnit(c, c, 1);
-    this.b = new ConvUnit(c, c, 1);
-  }
-  forward(x: Tensor): Tensor {
-    return ops.add(x, this.b.call(this.a.call(x)));
-  }
-}
-
-class Stage extends Module {
-  down: ConvUnit;
-  blocks: ResBlock[];
-  constructor(cin: number, cout: number, stride: number, n: number) {
-    super();
-    this.down = new ConvUnit(cin, cout, stride);
-    this.blocks = Array.from({ length: n }, () => new ResBlock(cout));
-  }
-  forward(x: Tensor): Tensor {
-    let h = this.down.call(x);
-    for (const b of this.blocks) h = b.call(h);
-    return h;
-  }
 }
 
 export class Judge extends Module {
