@@ -21,7 +21,7 @@ import { input, constant, type Tensor } from "../../engine/tensor.ts";
 import { HostTensor } from "../../engine/host-tensor.ts";
 import * as ops from "../../engine/ops.ts";
 import { writeFileAtomic } from "../../engine/atomic-write.ts";
-import { SafetensorsFile, saveSafetensors } from "../../engine/io/safetensors.ts";
+import { saveSafetensors } from "../../engine/io/safetensors.ts";
 import { Module } from "../../nn/module.ts";
 import { Linear } from "../../nn/layers.ts";
 import { LOGIT_SCALE_INIT, WorldClip, type WorldClipConfig } from "../../models/world/clip.ts";
@@ -29,6 +29,7 @@ import { l2Normalize } from "../../models/eva/vision-transformer.ts";
 import { judgeLayout } from "../../models/world/judge.ts";
 import { WORLD_JUDGE_LABELS, judgeTargets } from "./judge-data.ts";
 import { worldClipTokenizerFiles } from "../../world/clip-vocab.ts";
+import { loadCheckpointWeights } from "../harness/init-from.ts";
 import type { BaseHyper, Recipe } from "../harness/recipe.ts";
 import { CLIP_CONTEXT, clipPairs } from "./clip-data.ts";
 
@@ -56,14 +57,7 @@ export class ClipTrainer extends Module {
   override initialize(seed = 0): this {
     super.initialize(seed);
     this.clip.logit_scale.set(HostTensor.scalar(LOGIT_SCALE_INIT));
-    if (this.initFrom) {
-      const f = SafetensorsFile.open(this.initFrom);
-      try {
-        this.bindNames().loadStateDict(f, { prefix: "model/", source: this.initFrom });
-      } finally {
-        f.close();
-      }
-    }
+    if (this.initFrom) loadCheckpointWeights(this, this.initFrom);
     return this;
   }
 }

@@ -14,6 +14,7 @@ import { HostTensor } from "../../engine/host-tensor.ts";
 import { saveOnnx } from "../../engine/onnx/save-onnx.ts";
 import { evaluate } from "../../engine/compile.ts";
 import { FaceNet, type FaceNetConfig } from "../../models/world/face-net.ts";
+import { loadCheckpointWeights } from "../harness/init-from.ts";
 import type { BaseHyper, Recipe, RecipeState } from "../harness/recipe.ts";
 import { FACE_CROP, faceTrainBatch } from "./face-data.ts";
 import { arcfaceLoss, cosines, curricularLoss, rampedMargin, updateCurricularT } from "./margin-loss.ts";
@@ -30,6 +31,8 @@ export interface FaceHyper extends BaseHyper {
   marginRamp: number;
   /** Weight of the auxiliary identity-vector regression (see FaceTrainer.idHead). */
   idWeight: number;
+  /** A run's checkpoint to start from (a further schedule); the optimizer starts anew. */
+  initFrom?: string;
 }
 
 /**
@@ -48,10 +51,15 @@ export class FaceTrainer extends Module {
    * embeddings stayed collapsed (every pair at cosine ~0.94, loss near ln P) for 150 steps.
    */
   idHead: Linear;
-  constructor(config: FaceNetConfig) {
+  constructor(config: FaceNetConfig, readonly initFrom = "") {
     super();
     this.net = new FaceNet(config);
     this.idHead = new Linear(config.embedDim, IDENTITY_DIM);
+  }
+  override initialize(seed = 0): this {
+    super.initialize(seed);
+    if (this.initFrom) loadCheckpointWeights(this, this.initFrom);
+    return this;
   }
 }
 
@@ -68,7 +76,7 @@ export function faceRecipe(spec: FaceRecipeSpec): Recipe<FaceHyper> {
     name: spec.name,
     summary: spec.summary,
     defaults: spec.defaults,
-    createModel: () => new FaceTrainer(spec.config),
+    createModel: (h) => new FaceTrainer(spec.config, h.initFrom ?? ""),
     graph(model, h) {
       const m = model as FaceTrainer;
       const P = h.batch / 2;
