@@ -43,7 +43,11 @@ async function separation(path: string): Promise<number> {
     let nd = 0;
     for (let i = 0; i < IDS.length; i++) {
       same += cos(emb[i]![0]!, emb[i]![1]!) / IDS.length;
-      for (let j = 0; j < IDS.length; j++) if (j !== i) (diff += cos(emb[i]![0]!, emb[j]![1]!)), nd++;
+      for (let j = 0; j < IDS.length; j++) {
+        if (j === i) continue;
+        diff += cos(emb[i]![0]!, emb[j]![1]!);
+        nd++;
+      }
     }
     return same - diff / nd;
   } finally {
