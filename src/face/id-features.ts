@@ -13,17 +13,15 @@
  * BiSeNet and EVA-CLIP are run by the caller: BiSeNet enters as a `FaceParser` function (its module is another
  * folder's work), EVA-CLIP takes `evaInput`.
  */
-import type { HostTensor } from "../engine/host-tensor.ts";
 import type { SessionOptions } from "../engine/session.ts";
 import { loadImage, type LoadImageOptions } from "./load-image.ts";
 import type { RgbImage } from "./rgb-image.ts";
-import type { DetectFacesOptions, FaceDetectionResult } from "./detect-faces.ts";
-import type { AlignedFace } from "./align.ts";
-import { photoIdFeatures, type FaceModels, type FaceParser } from "./photo-features.ts";
+import type { DetectFacesOptions } from "./detect-faces.ts";
+import { photoIdFeatures, type FaceModels, type FaceParser, type PhotoIdFeatures } from "./photo-features.ts";
 import { checkFaceModelFiles, faceModelPaths, type ModelFileSpec } from "./model-files.ts";
 import { openScrfd, type ScrfdModel } from "./scrfd-model.ts";
 import { bisenetParser } from "./bisenet-parser.ts";
-import { openArcFace, type ArcFaceEmbedding, type ArcFaceModel } from "./arcface-model.ts";
+import { openArcFace, type ArcFaceModel } from "./arcface-model.ts";
 
 export { parserFromLogits, type FaceModels, type FaceParser } from "./photo-features.ts";
 
@@ -34,20 +32,10 @@ export interface IdFeaturesOptions {
   readonly detect?: Omit<DetectFacesOptions, "photo">;
 }
 
-/** Everything extracted from one photo. */
-export interface IdFeatures {
-  readonly photo: string;
+/** Everything extracted from one photo: the decoded image plus the shared photo features. */
+export interface IdFeatures extends PhotoIdFeatures {
   /** The loaded image (RGB, long side capped). */
   readonly image: RgbImage;
-  readonly detection: FaceDetectionResult;
-  /** ArcFace of the chosen face; `arcface.embedding` is PuLID's `id_ante_embedding`. */
-  readonly arcface: ArcFaceEmbedding;
-  /** The 512 FFHQ-aligned crop and its matrix. */
-  readonly aligned: AlignedFace;
-  /** BiSeNet class per crop pixel. */
-  readonly labels: ArrayLike<number>;
-  /** EVA-CLIP input [1, 3, 336, 336]. */
-  readonly evaInput: HostTensor<"float32">;
 }
 
 /**
