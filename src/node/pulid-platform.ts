@@ -13,6 +13,8 @@ import { loadImage } from "../face/load-image.ts";
 import { openScrfd } from "../face/scrfd-model.ts";
 import { openArcFace } from "../face/arcface-model.ts";
 import { bisenetParser } from "../face/bisenet-parser.ts";
+import { openWorldParser } from "../face/world-parser.ts";
+import type { DetectFacesOptions } from "../face/detect-faces.ts";
 import type { RgbImage } from "../face/rgb-image.ts";
 import { loadSdxlFolder } from "../models/sdxl/folder.ts";
 import { openPulidCheckpoint, loadIdEncoderV1, loadIdFormer, PulidCheckpointError } from "../models/pulid/checkpoint.ts";
@@ -22,7 +24,7 @@ import { EVA02_CLIP_L_14_336, parseEvaConfig } from "../models/eva/config.ts";
 import { BISENET_FACEXLIB, type BiSeNetConfig } from "../models/bisenet/config.ts";
 import { readJsonFile } from "../models/common/component-folder.ts";
 import { MissingModelFilesError } from "../pulid/errors.ts";
-import { ADAPTER_FILES, LIGHTNING_UNET, missingLayoutFiles } from "../pulid/layout.ts";
+import { ADAPTER_FILES, FACE_PATHS, LIGHTNING_UNET, layoutKind, missingLayoutFiles } from "../pulid/layout.ts";
 import type { LoadModelsOptions, ModelFingerprints, PulidModels, PulidPlatform } from "../pulid/platform.ts";
 
 const isFile = (p: string) => existsSync(p) && statSync(p).isFile() && statSync(p).size > 0;
@@ -56,6 +58,12 @@ function isLightning(dir: string, unetFile: string | undefined, modelIndex: Reco
   return names.some((n) => n.toLowerCase().includes("lightning"));
 }
 
+/** facexlib's BiSeNet widths, or the folder's `facexlib/bisenet_config.json` (a smaller parser in that layout). */
+function bisenetConfigAt(root: string): BiSeNetConfig {
+  const path = join(root, "facexlib", "bisenet_config.json");
+  return existsSync(path) ? (readJsonFile(path, "expected BiSeNet widths {num_class, resnet_widths, context_channels, aux_mid_channels}") as unknown as BiSeNetConfig) : BISENET_FACEXLIB;
+}
+
 async function loadModels(dir: string, opts: LoadModelsOptions): Promise<PulidModels> {
   const root = resolve(dir);
   const missing = missingLayoutFiles(root, exists, opts.adapter !== undefined ? { adapter: opts.adapter } : {});
@@ -74,19 +82,19 @@ async function loadModels(dir: string, opts: LoadModelsOptions): Promise<PulidMo
   const idEncoder = version === "v1" ? loadIdEncoderV1(adapter).model : loadIdFormer(adapter).model;
   const idAttention = loadIdAttentionLayers(sdxl.unet, adapter);
 
-  const evaConfigPath = join(root, "eva-clip", "config.json");
+  const kind = layoutKind(root, exists);
+  const paths = FACE_PATHS[kind];
+  const evaConfigPath = join(root, paths.evaConfig);
   const evaConfig = existsSync(evaConfigPath) ? parseEvaConfig(readJsonFile(evaConfigPath, "expected an open_clip model config {embed_dim, vision_cfg}")) : EVA02_CLIP_L_14_336;
-  const evaPath = join(root, "eva-clip", "EVA02_CLIP_L_336_psz14_s6B.pt");
+  const evaPath = join(root, paths.eva);
   const eva = loadEvaVisual(evaPath, evaConfig);
 
-  const bisenetConfigPath = join(root, "facexlib", "bisenet_config.json");
-  const bisenetConfig = existsSync(bisenetConfigPath)
-    ? (readJsonFile(bisenetConfigPath, "expected BiSeNet widths {num_class, resnet_widths, context_channels, aux_mid_channels}") as unknown as BiSeNetConfig)
-    : BISENET_FACEXLIB;
-  const arcfacePath = join(root, "antelopev2", "glintr100.onnx");
-  const detector = await openScrfd(join(root, "antelopev2", "scrfd_10g_bnkps.onnx"), session);
+  const arcfacePath = join(root, paths.recognizer);
+  const scrfd = await openScrfd(join(root, paths.detector), session);
+  // World faces are small (a 64x64 image's face is ~20-40 px): the world detector has no minimum face size.
+  const detector = kind === "world" ? { detect: (image: RgbImage, o?: DetectFacesOptions) => scrfd.detect(image, { ...o, minFaceSize: 0 }) } : scrfd;
   const recognizer = await openArcFace(arcfacePath, session);
-  const parser = await bisenetParser(join(root, "facexlib", "parsing_bisenet.pth"), { ...session, config: bisenetConfig });
+  const parser = kind === "world" ? await openWorldParser(join(root, paths.parser), session) : await bisenetParser(join(root, paths.parser), { ...session, config: bisenetConfigAt(root) });
   const fingerprints: ModelFingerprints = { adapter: fingerprintFile(adapter), arcface: fingerprintFile(arcfacePath), eva: fingerprintFile(evaPath) };
   return {
     dir: root,
@@ -104,7 +112,7 @@ async function loadModels(dir: string, opts: LoadModelsOptions): Promise<PulidMo
     idAttention,
     face: { detector, recognizer, parser },
     fingerprints,
-    dispose: async () => void (await Promise.all([detector.dispose(), recognizer.dispose()])),
+    dispose: async () => void (await Promise.all([scrfd.dispose(), recognizer.dispose()])),
   };
 }
 

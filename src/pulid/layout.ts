@@ -20,6 +20,11 @@
  *   facexlib/bisenet_config.json            optional: BiSeNet widths; default facexlib's
  * ```
  *
+ * The shipped world (`models/world/`, the default of `fromPretrained()`) is the same layout with the face-side
+ * files under the names `pulid world ship` gives them ({@link FACE_PATHS}.world): detector.onnx, face-id.onnx,
+ * clip-id/visual/{model.safetensors,config.json}, parser.safetensors + parser.json; its adapter is
+ * pulid_v1.safetensors (the stage-3 world adapter of `pulid train`).
+ *
  * The face files sit where `src/face/model-files.ts` puts them, so an existing `models/` of the reference
  * checkout can be reused. Not needed (departures): facexlib's RetinaFace (the 512 crop is aligned from SCRFD's
  * landmarks) and antelopev2's three other ONNX files (the reference loads them and never uses their output).
@@ -48,13 +53,68 @@ export const LIGHTNING_UNET: LayoutEntry = {
   source: "https://huggingface.co/ByteDance/SDXL-Lightning (sdxl_lightning_4step_unet.safetensors)",
 };
 
-/** Everything but the adapter and the SDXL folder (whose parts are checked by the SDXL folder loader's rules). */
+/** Which naming a models folder uses: the published checkpoints' or the shipped synthetic world's. */
+export type LayoutKind = "published" | "world";
+
+/** Where each face-side network of a layout lies (paths under the models folder). */
+export interface FacePaths {
+  /** SCRFD contract: boxes, scores, 5 landmarks. */
+  readonly detector: string;
+  /** ArcFace contract: 112x112 aligned crop -> raw embedding. */
+  readonly recognizer: string;
+  /** EVA02 vision tower (its open_clip config beside it, see `evaConfig`). */
+  readonly eva: string;
+  /** Optional for the published layout (default EVA02-CLIP-L-14-336), required for the world. */
+  readonly evaConfig: string;
+  /** BiSeNet face parser (published: facexlib's .pth; world: safetensors + its .json config). */
+  readonly parser: string;
+}
+
+export const FACE_PATHS: Record<LayoutKind, FacePaths> = {
+  published: {
+    detector: "antelopev2/scrfd_10g_bnkps.onnx",
+    recognizer: "antelopev2/glintr100.onnx",
+    eva: "eva-clip/EVA02_CLIP_L_336_psz14_s6B.pt",
+    evaConfig: "eva-clip/config.json",
+    parser: "facexlib/parsing_bisenet.pth",
+  },
+  // The world's files keep the names `pulid world ship` gives them (models/world/manifest.json lists them).
+  world: {
+    detector: "detector.onnx",
+    recognizer: "face-id.onnx",
+    eva: "clip-id/visual/model.safetensors",
+    evaConfig: "clip-id/visual/config.json",
+    parser: "parser.safetensors",
+  },
+};
+
+/** The published layout's face files (and where each comes from). */
 export const FACE_FILES: readonly LayoutEntry[] = [
-  { path: "antelopev2/scrfd_10g_bnkps.onnx", what: "face detection and 5 landmarks (SCRFD-10G)", source: "https://huggingface.co/DIAMONIK7777/antelopev2 (scrfd_10g_bnkps.onnx)" },
-  { path: "antelopev2/glintr100.onnx", what: "ArcFace identity embedding (IResNet-100)", source: "https://huggingface.co/DIAMONIK7777/antelopev2 (glintr100.onnx)" },
-  { path: "eva-clip/EVA02_CLIP_L_336_psz14_s6B.pt", what: "EVA02-CLIP-L-14-336 image features", source: "https://huggingface.co/QuanSun/EVA-CLIP (EVA02_CLIP_L_336_psz14_s6B.pt)" },
-  { path: "facexlib/parsing_bisenet.pth", what: "face parsing (white background for EVA-CLIP)", source: "https://github.com/xinntao/facexlib/releases/download/v0.2.0/parsing_bisenet.pth" },
+  { path: FACE_PATHS.published.detector, what: "face detection and 5 landmarks (SCRFD-10G)", source: "https://huggingface.co/DIAMONIK7777/antelopev2 (scrfd_10g_bnkps.onnx)" },
+  { path: FACE_PATHS.published.recognizer, what: "ArcFace identity embedding (IResNet-100)", source: "https://huggingface.co/DIAMONIK7777/antelopev2 (glintr100.onnx)" },
+  { path: FACE_PATHS.published.eva, what: "EVA02-CLIP-L-14-336 image features", source: "https://huggingface.co/QuanSun/EVA-CLIP (EVA02_CLIP_L_336_psz14_s6B.pt)" },
+  { path: FACE_PATHS.published.parser, what: "face parsing (white background for EVA-CLIP)", source: "https://github.com/xinntao/facexlib/releases/download/v0.2.0/parsing_bisenet.pth" },
 ];
+
+const WORLD_SOURCE = (model: string) => `pulid world train ${model} && pulid world ship ${model} (shipped in models/world/)`;
+
+/** The world layout's face files: the same roles as {@link FACE_FILES}, trained here (issue 11's models). */
+export const WORLD_FACE_FILES: readonly LayoutEntry[] = [
+  { path: FACE_PATHS.world.detector, what: "world face detector (SCRFD contract)", source: WORLD_SOURCE("detector") },
+  { path: FACE_PATHS.world.recognizer, what: "world identity embedding feeding the ID encoder (ArcFace contract)", source: WORLD_SOURCE("face-id") },
+  { path: FACE_PATHS.world.eva, what: "world EVA02 vision tower (clip-id)", source: WORLD_SOURCE("clip-id") },
+  { path: FACE_PATHS.world.evaConfig, what: "world EVA02 vision config (clip-id)", source: WORLD_SOURCE("clip-id") },
+  { path: FACE_PATHS.world.parser, what: "world face parser (BiSeNet)", source: WORLD_SOURCE("parser") },
+  { path: "parser.json", what: "world face parser config and crop size", source: WORLD_SOURCE("parser") },
+];
+
+/**
+ * The layout of a folder: "world" when it holds the world's recogniser and not the published one (a folder with
+ * neither is reported against the published layout, whose file list is what a user downloads).
+ */
+export function layoutKind(dir: string, exists: (path: string) => boolean): LayoutKind {
+  return exists(`${dir}/${FACE_PATHS.world.recognizer}`) && !exists(`${dir}/${FACE_PATHS.published.recognizer}`) ? "world" : "published";
+}
 
 /** The parts of `sdxl/` (a folder per component, as diffusers writes it). */
 export const SDXL_PARTS: readonly LayoutEntry[] = [
@@ -100,6 +160,19 @@ export function missingLayoutFiles(dir: string, exists: (path: string) => boolea
   } else if (!ADAPTER_FILES.some((a) => exists(at(a.path)))) {
     missing.push({ path: at(ADAPTER_FILES[0]!.path), what: `PuLID adapter (${ADAPTER_FILES.map((a) => a.path).join(" or ")})`, source: "https://huggingface.co/guozinan/PuLID" });
   }
-  for (const e of FACE_FILES) if (!exists(at(e.path))) missing.push({ path: at(e.path), what: e.what, source: e.source });
-  return missing;
+  if (layoutKind(dir, exists) === "published") {
+    for (const e of FACE_FILES) if (!exists(at(e.path))) missing.push({ path: at(e.path), what: e.what, source: e.source });
+    return missing;
+  }
+  for (const e of WORLD_FACE_FILES) if (!exists(at(e.path))) missing.push({ path: at(e.path), what: e.what, source: e.source });
+  // The world's generation files come from its own commands, not from a model hub.
+  return missing.map((m) => ({ ...m, source: worldSource(m.path.slice(dir.length + 1)) ?? m.source }));
+}
+
+/** The command that makes a world file (undefined for the face files, whose entries already say it). */
+function worldSource(rel: string): string | undefined {
+  if (rel.startsWith("sdxl/vae")) return WORLD_SOURCE("vae");
+  if (rel.startsWith("sdxl/")) return `${WORLD_SOURCE("base")}; the 4-step UNet: ${WORLD_SOURCE("student")}`;
+  if (ADAPTER_FILES.some((a) => a.path === rel)) return "pulid train --stage 3 --config world (the world adapter, shipped as models/world/pulid_v1.safetensors)";
+  return undefined;
 }

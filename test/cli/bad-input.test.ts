@@ -25,9 +25,9 @@ function refused(args: string[], code: number, message: RegExp): void {
 }
 
 test("bad numbers are usage errors naming the flag", () => {
-  refused(["demo", "--seed", "x"], 2, /^pulid demo: --seed must be an integer in \[0, 2147483647\], got 'x'$/);
-  refused(["demo", "--seed", "1.5"], 2, /--seed must be an integer .*got '1\.5'/);
-  refused(["demo", "--steps", "0"], 2, /--steps must be an integer in \[1, /);
+  refused(["demo", "--toy", "--seed", "x"], 2, /^pulid demo: --seed must be an integer in \[0, 2147483647\], got 'x'$/);
+  refused(["demo", "--toy", "--seed", "1.5"], 2, /--seed must be an integer .*got '1\.5'/);
+  refused(["demo", "--toy", "--steps", "0"], 2, /--steps must be an integer in \[1, /);
   refused(["models", "write-random", "--arch", "unet-sdxl", "--out", "x.safetensors", "--seed", "-3"], 2, /--seed must be an integer .*got '-3'/);
 });
 
@@ -62,7 +62,7 @@ test("a missing input folder is one line, exit 1", () => {
 });
 
 test("a demo that ends below its accuracy bar says so", () => {
-  refused(["demo", "--steps", "2"], 1, /^pulid demo: below the 90% accuracy bar after 2 steps \(bars \d+\.\d%/);
+  refused(["demo", "--toy", "--steps", "2"], 1, /^pulid demo: below the 90% accuracy bar after 2 steps \(bars \d+\.\d%/);
 });
 
 test("sizes are printed in a unit that shows them", () => {

@@ -23,8 +23,8 @@ test("an unknown command or option is a usage error (exit 2) naming it", () => {
   assert.match(b.stderr, /unknown option '--bogus'/);
 });
 
-test("pulid demo trains the toy models and reports accuracy", () => {
-  const r = run("demo", "--steps", "120");
+test("pulid demo --toy trains the toy models and reports accuracy", () => {
+  const r = run("demo", "--toy", "--steps", "120");
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /bars: held-out accuracy (9\d|100)\.\d%/);
   assert.match(r.stdout, /same-ends: held-out accuracy \d+\.\d%/);
