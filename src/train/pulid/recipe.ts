@@ -1,0 +1,92 @@
+/**
+ * PuLID training as a recipe of the shared harness (train/harness: AdamW + warm-up + cosine, clipping, JSONL of
+ * every loss term, atomic checkpoints, bit-exact resume, loss.png, export).
+ *
+ * Usage (the CLI wraps this):
+ *   const r = pulidRecipe(tinySource());
+ *   await trainRecipe(r, { out: "runs/pulid-stage1", overrides: { stage: 1, steps: 10 } });
+ *   // stage 2 from stage 1's adapter:
+ *   await trainRecipe(r, { out: "runs/pulid-stage2", overrides: { stage: 2, from: "runs/pulid-stage1/export/pulid_v1.safetensors" } });
+ *
+ * The model the harness optimises is the {@link PulidAdapter} only (ID encoder + id_to_k/id_to_v); the frozen
+ * networks come from the `PulidSource` and are traced as constants. Each stage starts from the previous stage's
+ * adapter (`from`), as the paper's stages do.
+ */
+import { join } from "node:path";
+import type { BaseHyper, Recipe } from "../harness/recipe.ts";
+import { PulidError } from "../../engine/errors.ts";
+import { PulidAdapter, saveAdapter } from "./adapter.ts";
+import { buildStageGraph, type PulidFrozen, type StageSettings } from "./stage-graph.ts";
+import { orderFeeds, type StageData } from "./stage-data.ts";
+import type { IdEncoderConfig } from "../../models/pulid/id-encoder.ts";
+import { ADAPTER_FILES } from "../../pulid/layout.ts";
+
+/** Every hyper-parameter of a PuLID stage (recorded in recipe.json). */
+export interface PulidHyper extends BaseHyper, StageSettings {
+  /** Adapter file to start from (published layout; "" = fresh). Stage 2 starts from stage 1's, 3 from 2's. */
+  from: string;
+  /** Draw the ID condition from another image of the same identity instead of the trained image itself. */
+  idFromOtherImage: boolean;
+}
+
+/** Where the frozen networks and the data come from (tiny: built in code; world: models/world/). */
+export interface PulidSource {
+  readonly name: string;
+  /** Opens (once) the frozen networks. */
+  frozen(h: PulidHyper): PulidFrozen;
+  readonly encoder: IdEncoderConfig;
+  /** Step `step`'s data: a pure function of (h.dataSeed, step). */
+  data(step: number, h: PulidHyper, f: PulidFrozen): StageData | Promise<StageData>;
+  dispose?(): Promise<void>;
+}
+
+/** The paper's published weights (pulid-paper.md 1.5) and defaults sized for this machine. */
+export const PULID_DEFAULTS: PulidHyper = {
+  steps: 300, batch: 4, lr: 1e-4, warmup: 20, minLrRatio: 0.1, weightDecay: 0.01, clip: 1, seed: 81, dataSeed: 801, checkpointEvery: 25,
+  stage: 1, naiveIdLoss: false, lambdaId: 1.0, lambdaAlignSem: 0.6, lambdaAlignLayout: 0.1,
+  backpropSteps: 4, checkpointStudent: false, faceThreshold: 0.5,
+  from: "", idFromOtherImage: false,
+};
+
+/** The file name of the exported adapter (the models layout's converted-v1 slot). */
+export const ADAPTER_EXPORT = ADAPTER_FILES[2]!.path;
+
+/** Checks the stage settings. @throws PulidError `bad_hyper` naming the field. */
+export function checkStage(h: PulidHyper): void {
+  if (![1, 2, 3].includes(h.stage)) throw new PulidError("bad_hyper", `stage must be 1, 2 or 3, got ${h.stage}`);
+  if (h.naiveIdLoss && h.stage !== 2) throw new PulidError("bad_hyper", `the naive ID loss replaces stage 2's Lightning ID loss: use it with stage 2, not ${h.stage}`);
+  if (!Number.isInteger(h.backpropSteps) || h.backpropSteps < 1 || h.backpropSteps > 4) throw new PulidError("bad_hyper", `backpropSteps must be 1..4, got ${h.backpropSteps}`);
+}
+
+/** The PuLID stage recipe over a source of frozen networks and data. */
+export function pulidRecipe(source: PulidSource, defaults: Partial<PulidHyper> = {}): Recipe<PulidHyper> {
+  let opened: PulidFrozen | null = null;
+  let names: string[] = [];
+  // The harness's createModel is synchronous, so the frozen networks open synchronously (once per recipe).
+  const openSync = (h: PulidHyper): PulidFrozen => (opened ??= source.frozen(h));
+  return {
+    name: `pulid-${source.name}`,
+    summary: "PuLID stages 1-3: L_diff, + Lightning ID loss through a 4-step rollout, + contrastive alignment",
+    defaults: { ...PULID_DEFAULTS, ...defaults },
+    createModel(h) {
+      checkStage(h);
+      return new PulidAdapter(source.encoder, openSync(h).student, h.from);
+    },
+    graph(model, h) {
+      const g = buildStageGraph(model as PulidAdapter, openSync(h), h);
+      names = g.names;
+      return { inputs: g.inputs, loss: g.loss, metrics: g.metrics };
+    },
+    async batch(step, h) {
+      return orderFeeds(names, await source.data(step, h, openSync(h)));
+    },
+    async dispose() {
+      await source.dispose?.();
+    },
+    async export(model, _h, dir) {
+      const path = join(dir, ADAPTER_EXPORT);
+      await saveAdapter(model as PulidAdapter, path);
+      return [path];
+    },
+  };
+}
