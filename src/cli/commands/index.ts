@@ -11,6 +11,7 @@ export const COMMANDS: readonly Command[] = [
   { name: "models", summary: "model files: write-random (random-weight checkpoints in the published layouts)", run: async (argv) => (await import("./models.ts")).modelsCommand.run(argv) },
   { name: "parity", summary: "run parity fixtures against the reference numbers", run: parityMain },
   { name: "serve", summary: "the studio: HTTP API + web page + job queue (in-process, or Redis with --queue)", run: async (argv) => (await import("./serve.ts")).serveCommand.run(argv) },
+  { name: "train", summary: "PuLID training: stage 1 (L_diff), 2 (+ Lightning ID loss), 3 (+ contrastive alignment)", run: async (argv) => (await import("./train.ts")).trainCommand.run(argv) },
   { name: "world", summary: "the synthetic world: contact sheet (sample) or a split as PNG + JSONL (export)", run: async (argv) => (await import("./world.ts")).worldCommand.run(argv) },
   { name: "worker", summary: "run the studio's jobs from a Redis queue (pulid serve --queue redis://...)", run: async (argv) => (await import("./worker.ts")).workerCommand.run(argv) },
 ];

@@ -81,7 +81,10 @@ export interface StageGraph {
   names: string[];
   inputs: Tensor[];
   loss: Tensor;
+  /** Logged values (gradient-stopped): each unweighted term and the face count. */
   metrics: Record<string, Tensor>;
+  /** The unweighted terms with their gradients (gradient checks). */
+  terms: Record<string, Tensor>;
 }
 
 /** Records the query (full width, before heads) and the text key of every attn2 the selector runs. */
@@ -128,6 +131,7 @@ export function buildStageGraph(adapter: PulidAdapter, f: PulidFrozen, s: StageS
   const pred = f.diffusionUnet.call(noisy, t, context, { added: { textEmbeds: pooled, timeIds }, select: idSelect });
   const lDiff = diffusionLoss(pred, target);
   const metrics: Record<string, Tensor> = { l_diff: ops.stopGradient(lDiff) };
+  const terms: Record<string, Tensor> = { l_diff: lDiff };
   let loss = lDiff;
 
   const faceLoss = (latent: Tensor) => {
@@ -164,6 +168,7 @@ export function buildStageGraph(adapter: PulidAdapter, f: PulidFrozen, s: StageS
     const x0 = ops.div(ops.sub(noisy, ops.mul(col(so), pred)), col(sa));
     const r = faceLoss(x0);
     metrics.l_id_naive = ops.stopGradient(r.loss);
+    terms.l_id_naive = r.loss;
     metrics.faces = r.faces;
     loss = ops.add(loss, ops.mul(r.loss, s.lambdaId));
   } else if (s.stage >= 2) {
@@ -174,6 +179,7 @@ export function buildStageGraph(adapter: PulidAdapter, f: PulidFrozen, s: StageS
     const roll = traceRollout(f.plan, noise, eps, { backpropSteps: s.backpropSteps });
     const r = faceLoss(roll.latent);
     metrics.l_id = ops.stopGradient(r.loss);
+    terms.l_id = r.loss;
     metrics.faces = r.faces;
     loss = ops.add(loss, ops.mul(r.loss, s.lambdaId));
   }
@@ -191,7 +197,9 @@ export function buildStageGraph(adapter: PulidAdapter, f: PulidFrozen, s: StageS
     const a = alignTerms(pairs);
     metrics.l_align_sem = ops.stopGradient(a.sem);
     metrics.l_align_layout = ops.stopGradient(a.layout);
+    terms.l_align_sem = a.sem;
+    terms.l_align_layout = a.layout;
     loss = ops.add(loss, ops.add(ops.mul(a.sem, s.lambdaAlignSem), ops.mul(a.layout, s.lambdaAlignLayout)));
   }
-  return { names, inputs, loss, metrics };
+  return { names, inputs, loss, metrics, terms };
 }

@@ -8,7 +8,7 @@ import { HostTensor } from "../../engine/host-tensor.ts";
 import { Rng } from "../../engine/rng.ts";
 import { hashSeed } from "../../world/rng.ts";
 import { UNet2DConditionModel } from "../../models/unet/unet2d-condition.ts";
-import { TINY_SDXL_UNET_CONFIG } from "../../models/unet/config.ts";
+import { TINY_SDXL_UNET_CONFIG, type UNet2DConditionConfig } from "../../models/unet/config.ts";
 import { AutoencoderKL } from "../../models/vae/autoencoder-kl.ts";
 import { TINY_VAE_CONFIG } from "../../models/vae/config.ts";
 import { FaceNet } from "../../models/world/face-net.ts";
@@ -31,9 +31,24 @@ const IMAGES_PER_IDENTITY = 4;
 /** The tiny ID encoder: 10 tokens of the tiny UNet's cross-attention width (32). */
 export const TINY_ENCODER: IdEncoderConfig = { width: 24, context_dim: 32, num_token: 5, vit_dim: 16, num_vit_layers: 5 };
 
+/**
+ * Two blocks, one layer each: a stage-3 step traces 13 UNet calls plus the backward pass of 9, and ONNX Runtime's
+ * session set-up grows with the node count (the three-block tiny SDXL config gave 80k nodes and a 70 s compile).
+ */
+export const TINY_PULID_UNET_CONFIG: UNet2DConditionConfig = {
+  ...TINY_SDXL_UNET_CONFIG,
+  sample_size: SIDE,
+  down_block_types: ["DownBlock2D", "CrossAttnDownBlock2D"],
+  up_block_types: ["CrossAttnUpBlock2D", "UpBlock2D"],
+  block_out_channels: [16, 32],
+  layers_per_block: 1,
+  transformer_layers_per_block: 1,
+  attention_head_dim: [1, 2],
+};
+
 /** Random frozen networks (fixed seeds: the same tiny world in every run). */
 export function tinyFrozen(): PulidFrozen {
-  const unetConfig = { ...TINY_SDXL_UNET_CONFIG, sample_size: SIDE };
+  const unetConfig = TINY_PULID_UNET_CONFIG;
   const base = new UNet2DConditionModel(unetConfig).initialize(101).freeze();
   const student = new UNet2DConditionModel(unetConfig).initialize(102).freeze();
   const vae = new AutoencoderKL(TINY_VAE_CONFIG).initialize(103).freeze();

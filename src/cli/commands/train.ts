@@ -1,0 +1,109 @@
+/**
+ * `pulid train`: PuLID's three training stages (train/pulid) on a model set.
+ *
+ *   pulid train --stage 1|2|3 [--naive-id-loss] --config tiny|world|sdxl --out DIR [--steps N] [--from ADAPTER] [--resume]
+ */
+import { join } from "node:path";
+import { intFlag, parseFlags, UsageError, type Command } from "../command.ts";
+import { Progress } from "../progress.ts";
+import { trainRecipe, RUN_FILES } from "../../train/harness/train-loop.ts";
+import { readLog } from "../../train/harness/run-log.ts";
+import { writeCurvePng, smoothCurve, type CurvePoint } from "../../train/harness/loss-curve.ts";
+import { pulidRecipe, type PulidHyper } from "../../train/pulid/recipe.ts";
+import { PULID_CONFIGS, pulidSource, type PulidConfigName } from "../../train/pulid/configs.ts";
+
+export const TRAIN_HELP = `usage: pulid train --stage 1|2|3 --config tiny|world|sdxl --out DIR [options]
+
+Trains PuLID's adapter (ID encoder + id_to_k/id_to_v; everything else frozen):
+  stage 1  L_diff (noise prediction with text + ID)
+  stage 2  + L_id through a 4-step Lightning rollout from pure noise (decode, face crop, face-loss net)
+  stage 3  + contrastive alignment (0.6 semantic + 0.1 layout) between rollouts with and without the ID
+Each stage should start from the previous stage's adapter (--from). The run folder gets recipe.json, log.jsonl
+(every loss term per step), checkpoint.safetensors, loss.png, terms.png and export/pulid_v1.safetensors (the
+published layout: pulid generate --adapter loads it). Ctrl-C stops after a checkpoint; --resume continues.
+
+options:
+  --stage N          1, 2 or 3
+  --naive-id-loss    stage 2 with the ID loss on the diffusion branch's one-step x0 (the paper's ablation)
+  --config NAME      tiny (random toy networks), world (models/world), sdxl (models/pulid-sdxl)
+  --models DIR       the models folder of --config world|sdxl
+  --out DIR          run folder
+  --steps N          optimizer steps (fresh runs only)
+  --batch N          samples per step (fresh runs only)
+  --backprop-steps K back-propagate through the last K of the 4 Lightning steps (1..4, default 4)
+  --from ADAPTER     start from an adapter file (the previous stage's export)
+  --other-image      draw the ID condition from another image of the same identity
+  --resume           continue the run in --out from its checkpoint`;
+
+async function drawTerms(out: string): Promise<string> {
+  const rows = readLog(join(out, RUN_FILES.log));
+  const skip = new Set(["step", "loss", "lr", "t", "faces"]);
+  const points: CurvePoint[] = rows.flatMap((r) => Object.entries(r).filter(([k]) => !skip.has(k)).map(([k, v]) => ({ step: r.step, series: k, value: v })));
+  const path = join(out, "terms.png");
+  await writeCurvePng(path, smoothCurve(points, Math.max(1, Math.floor(rows.length / 200))), "PuLID loss terms (unweighted)");
+  return path;
+}
+
+export const trainCommand: Command = {
+  name: "train",
+  summary: "PuLID training: stage 1 (L_diff), 2 (+ Lightning ID loss), 3 (+ contrastive alignment)",
+  async run(argv) {
+    const { flags } = parseFlags(argv, {
+      strings: ["stage", "config", "models", "out", "steps", "batch", "backprop-steps", "from"],
+      booleans: ["naive-id-loss", "resume", "other-image"],
+    });
+    if (flags.help) return (console.log(TRAIN_HELP), 0);
+    const config = flags.config;
+    if (typeof config !== "string" || !(PULID_CONFIGS as readonly string[]).includes(config)) {
+      throw new UsageError(`--config must be one of ${PULID_CONFIGS.join(", ")}${typeof config === "string" ? `, got '${config}'` : ""}`);
+    }
+    if (typeof flags.out !== "string") throw new UsageError("--out DIR is required");
+    const resume = flags.resume === true;
+    if (!resume && flags.stage === undefined) throw new UsageError("--stage 1|2|3 is required");
+    const stage = flags.stage === undefined ? undefined : (intFlag(flags, "stage", 1, 1, 3) as 1 | 2 | 3);
+    const overrides: Partial<PulidHyper> = {
+      stage,
+      naiveIdLoss: flags["naive-id-loss"] === true ? true : undefined,
+      idFromOtherImage: flags["other-image"] === true ? true : undefined,
+      steps: flags.steps === undefined ? undefined : intFlag(flags, "steps", 1, 1, 10_000_000),
+      batch: flags.batch === undefined ? undefined : intFlag(flags, "batch", 1, 1, 4096),
+      backpropSteps: flags["backprop-steps"] === undefined ? undefined : intFlag(flags, "backprop-steps", 4, 1, 4),
+      from: typeof flags.from === "string" ? flags.from : undefined,
+    };
+    const source = pulidSource(config as PulidConfigName, typeof flags.models === "string" ? flags.models : undefined);
+    const stop = new AbortController();
+    const onSigint = () => {
+      if (stop.signal.aborted) process.exit(130);
+      process.stderr.write("\nstopping after this step (checkpoint first); Ctrl-C again to quit now\n");
+      stop.abort();
+    };
+    process.on("SIGINT", onSigint);
+    let bar: Progress | null = null;
+    const out = flags.out;
+    try {
+      const r = await trainRecipe(pulidRecipe(source), {
+        out,
+        resume,
+        // A resumed run keeps the hyper-parameters recorded in its recipe.json.
+        overrides: resume ? {} : overrides,
+        signal: stop.signal,
+        onStart: (step, h) => {
+          bar = new Progress(`pulid stage ${h.stage}`, h.steps);
+          bar.tick(step, step ? `resumed at step ${step}` : "");
+        },
+        onStep: (i) => bar?.tick(1, `loss ${i.loss.toFixed(4)}`),
+      });
+      (bar as Progress | null)?.done();
+      const terms = await drawTerms(out);
+      if (!r.finished) {
+        console.log(`stopped at step ${r.step}/${r.hyper.steps}; resume with: pulid train --config ${config} --out ${out} --resume`);
+        return 1;
+      }
+      console.log(`trained stage ${r.hyper.stage}: ${r.hyper.steps} steps in ${(r.wallSeconds / 60).toFixed(1)} min; curves ${join(out, RUN_FILES.curve)}, ${terms}`);
+      for (const f of r.exported) console.log(f);
+      return 0;
+    } finally {
+      process.off("SIGINT", onSigint);
+    }
+  },
+};
