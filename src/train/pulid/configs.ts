@@ -16,6 +16,7 @@ import { PulidError } from "../../engine/errors.ts";
 import { FACE_PATHS, LIGHTNING_UNET } from "../../pulid/layout.ts";
 import type { PulidSource } from "./recipe.ts";
 import { tinySource } from "./tiny.ts";
+import { worldSource } from "./world-source.ts";
 
 export const PULID_CONFIGS = ["tiny", "world", "sdxl"] as const;
 export type PulidConfigName = (typeof PULID_CONFIGS)[number];
@@ -70,8 +71,9 @@ export function pulidSource(config: PulidConfigName, modelsDir?: string): PulidS
   if (missing.length) {
     throw new PulidError("missing_model_files", `--config ${config} needs ${missing.length} file(s) not found: ${missing.join(", ")}`);
   }
+  if (config === "world") return worldSource(dir);
   throw new PulidError(
     "not_implemented",
-    `--config ${config}: the frozen-network and data loading of this config is not written yet (issue 14); --config tiny runs the same stages on toy networks`,
+    `--config sdxl: the full-size data path (a photo dataset, antelopev2 + EVA02-CLIP features, arcface-50) is not written yet; --config world and tiny run the same stages`,
   );
 }

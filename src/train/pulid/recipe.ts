@@ -18,7 +18,6 @@ import { PulidError } from "../../engine/errors.ts";
 import { PulidAdapter, saveAdapter } from "./adapter.ts";
 import { buildStageGraph, type PulidFrozen, type StageSettings } from "./stage-graph.ts";
 import { orderFeeds, type StageData } from "./stage-data.ts";
-import type { IdEncoderConfig } from "../../models/pulid/id-encoder.ts";
 import { ADAPTER_FILES } from "../../pulid/layout.ts";
 
 /** Every hyper-parameter of a PuLID stage (recorded in recipe.json). */
@@ -34,7 +33,6 @@ export interface PulidSource {
   readonly name: string;
   /** Opens (once) the frozen networks. */
   frozen(h: PulidHyper): PulidFrozen;
-  readonly encoder: IdEncoderConfig;
   /** Step `step`'s data: a pure function of (h.dataSeed, step). */
   data(step: number, h: PulidHyper, f: PulidFrozen): StageData | Promise<StageData>;
   dispose?(): Promise<void>;
@@ -70,7 +68,8 @@ export function pulidRecipe(source: PulidSource, defaults: Partial<PulidHyper> =
     defaults: { ...PULID_DEFAULTS, ...defaults },
     createModel(h) {
       checkStage(h);
-      return new PulidAdapter(source.encoder, openSync(h).student, h.from);
+      const f = openSync(h);
+      return new PulidAdapter(f.encoder, f.student, h.from);
     },
     graph(model, h) {
       const g = buildStageGraph(model as PulidAdapter, openSync(h), h);

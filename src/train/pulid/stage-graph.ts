@@ -25,6 +25,7 @@ import type { ProcessorSelector } from "../../models/unet/attention.ts";
 import { defaultProcessor } from "../../models/unet/attention.ts";
 import type { WorldDetector } from "../../models/world/detector.ts";
 import type { Module } from "../../nn/module.ts";
+import type { IdEncoderConfig } from "../../models/pulid/id-encoder.ts";
 import type { PulidAdapter } from "./adapter.ts";
 import { alignTerms, diffusionLoss, idLoss, type AlignPair } from "./losses.ts";
 import { traceRollout, type RolloutStep } from "./lightning-rollout.ts";
@@ -44,6 +45,8 @@ export interface PulidFrozen {
   student: UNet2DConditionModel;
   vae: AutoencoderKL;
   face: FaceEmbedder;
+  /** Sizes of the ID encoder to train (its input widths follow the ID-feature nets; its token width the UNet's context). */
+  encoder: IdEncoderConfig;
   /** Every frozen module (for checks that they never change). */
   frozenModules: Module[];
   /** In-graph detector on the detached decoded image (null: landmarks and mask are fed). */

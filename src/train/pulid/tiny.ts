@@ -59,6 +59,7 @@ export function tinyFrozen(): PulidFrozen {
     student,
     vae,
     face: { inputSize: 112, embed: (x) => net.call(x) },
+    encoder: TINY_ENCODER,
     frozenModules: [base, student, vae, net],
     detector: null,
     plan: dpmpp2mTrailingPlan({ ...SDXL_SCHEDULER_CONFIG }, 4),
@@ -138,7 +139,6 @@ export function tinyData(f: PulidFrozen, batch: number, dataSeed: number, step: 
 export function tinySource(): PulidSource {
   return {
     name: "tiny",
-    encoder: TINY_ENCODER,
     frozen: () => tinyFrozen(),
     data: (step, h, f) => tinyData(f, h.batch, h.dataSeed, step, h.idFromOtherImage),
   };
