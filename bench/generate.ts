@@ -1,7 +1,7 @@
 /**
  * PuLID generation speed and peak memory (issue 13).
  *
- *   npm run bench:generate [-- --json] [-- --world-only] [-- --images N] [-- --cache DIR]
+ *   npm run bench:generate [-- --json] [-- --world-only] [-- --images N] [-- --cache DIR] [-- --keep-loaded]
  *
  * - world: the shipped world models (`models/world/`, the no-argument `fromPretrained()`), 4 steps with CFG,
  *   ID encoding included, images/s (target >= 4). Skipped with a reason while that folder is incomplete; the
@@ -10,7 +10,10 @@
  *   layouts (written once into --cache, ~9 GB each), v1 at 1024x768 4 steps CFG 1.2, v1.1 at 1152x896 (5 steps,
  *   dpmpp_sde on a "Lightning" base), each in its own process so peak RSS is per version: seconds per image with
  *   a breakdown (text encoders, face + EVA + ID encoder, UNet steps, VAE decode) and peak RSS (target <= 12 GiB).
- *   SCRFD and ArcFace are small stand-in graphs (their cost is negligible next to SDXL's).
+ *   SCRFD and ArcFace are small stand-in graphs (their cost is negligible next to SDXL's). The pipeline runs with
+ *   `lowMemory` (each stage's sessions released once its output is computed; session builds are counted in the
+ *   stage times); --keep-loaded measures the default, every stage's sessions staying resident (v1: 20.5 GiB).
+ *   The child alone: node --import tsx bench/generate.ts --child v1|v1.1 --cache DIR [--keep-loaded].
  *
  * With --json the last line is one JSON object with world_images_per_s, sdxl_v1_seconds_per_image,
  * sdxl_v1_peak_rss_gib, sdxl_v11_seconds_per_image, sdxl_v11_peak_rss_gib (null when skipped, with *_skipped).
@@ -82,42 +85,73 @@ async function fullFolder(version: "v1" | "v1.1"): Promise<string> {
 async function runFull(version: "v1" | "v1.1"): Promise<void> {
   const dir = await fullFolder(version);
   const photo = (await writePhotos(mkdtempSync(join(tmpdir(), "pulid-bench-photo-")))).face;
+  const lowMemory = !args.includes("--keep-loaded");
   let t = performance.now();
-  const pipe = await PulidPipeline.fromPretrained(dir, { platform: nodePlatform });
+  const pipe = await PulidPipeline.fromPretrained(dir, { platform: nodePlatform, lowMemory });
   const load = (performance.now() - t) / 1000;
+  // Per stage: seconds (session build + run, + release with lowMemory), resident and peak RSS when it ends.
+  // ONNX Runtime runs on the main thread, so RSS cannot be sampled during a run here; the peak (maxRSS) is
+  // cumulative, so a stage's own peak shows where it rises.
+  const stages: Record<string, { seconds: number; rss_gib: number; peak_so_far_gib: number }> = {};
+  const mark = (name: string, seconds: number) => {
+    const prev = stages[name]?.seconds ?? 0;
+    stages[name] = { seconds: prev + seconds, rss_gib: process.memoryUsage().rss / 2 ** 30, peak_so_far_gib: gib(process.resourceUsage().maxRSS) };
+  };
+  const timed = <A extends unknown[], R>(name: string, f: (...a: A) => Promise<R>) => async (...a: A): Promise<R> => {
+    const t0 = performance.now();
+    try {
+      return await f(...a);
+    } finally {
+      mark(name, (performance.now() - t0) / 1000);
+    }
+  };
+  pipe.textRunner.encode = timed("text", pipe.textRunner.encode.bind(pipe.textRunner));
+  pipe.vaeRunner.decode = timed("vae", pipe.vaeRunner.decode.bind(pipe.vaeRunner));
   t = performance.now();
   const { embedding } = await pipe.encodeId([photo]);
   const idSeconds = (performance.now() - t) / 1000;
+  mark("id", idSeconds);
   const options = version === "v1" ? { seed: 1 } : { seed: 1, steps: 5 };
-  let textEnd = 0;
+  let evals = 0;
   let lastEval = 0;
-  const evalTimes: number[] = [];
   t = performance.now();
   await pipe.generate({
     idEmbedding: embedding,
     options,
     onEval: () => {
-      const now = performance.now();
-      if (!textEnd) textEnd = now;
-      evalTimes.push(now);
-      lastEval = now;
-      log(`  eval ${evalTimes.length} at ${((now - t) / 1000).toFixed(1)} s`);
+      lastEval = performance.now();
+      log(`  eval ${++evals} at ${((lastEval - t) / 1000).toFixed(1)} s, RSS ${(process.memoryUsage().rss / 2 ** 30).toFixed(2)} GiB, peak ${gib(process.resourceUsage().maxRSS).toFixed(2)} GiB`);
     },
   });
   const end = performance.now();
-  // onEval fires after each UNet evaluation: text = start .. (first eval - one UNet eval); decode = last eval .. end.
-  const unetEach = evalTimes.length > 1 ? (lastEval - evalTimes[0]!) / (evalTimes.length - 1) : textEnd - t;
-  const text = Math.max(0, (textEnd - t) / 1000 - unetEach / 1000);
-  const unet = (lastEval - t) / 1000 - text;
-  const decode = (end - lastEval) / 1000;
+  // The UNet stage: everything between the text encoders and the decode (its session build and release included).
+  const unet = (end - t) / 1000 - stages.text!.seconds - stages.vae!.seconds;
+  stages.unet = { seconds: unet, rss_gib: NaN, peak_so_far_gib: NaN };
   const total = idSeconds + (end - t) / 1000;
-  console.log(JSON.stringify({ version, load_seconds: load, seconds_per_image: total, text_seconds: text, id_seconds: idSeconds, unet_seconds: unet, unet_evals: evalTimes.length, vae_seconds: decode, peak_rss_gib: gib(process.resourceUsage().maxRSS) }));
+  const r = stages;
+  console.log(
+    JSON.stringify({
+      version,
+      low_memory: lowMemory,
+      load_seconds: load,
+      seconds_per_image: total,
+      text_seconds: r.text!.seconds,
+      id_seconds: idSeconds,
+      unet_seconds: unet,
+      unet_evals: evals,
+      vae_seconds: r.vae!.seconds,
+      peak_rss_gib: gib(process.resourceUsage().maxRSS),
+      stages,
+    }),
+  );
   await pipe.dispose();
 }
 
-function child(version: string): Promise<Record<string, number> | { error: string }> {
+type ChildResult = Record<string, number> & { stages: Record<string, unknown>; low_memory: boolean };
+
+function child(version: string): Promise<ChildResult | { error: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ["--import", "tsx", import.meta.filename, "--child", version, "--cache", cache], { maxBuffer: 1 << 24 }, (e, out, err) => {
+    execFile(process.execPath, ["--import", "tsx", import.meta.filename, "--child", version, "--cache", cache, ...(args.includes("--keep-loaded") ? ["--keep-loaded"] : [])], { maxBuffer: 1 << 24 }, (e, out, err) => {
       process.stderr.write(err);
       const last = out.trim().split("\n").pop() ?? "";
       try {
@@ -173,6 +207,8 @@ async function main(): Promise<void> {
     result[`${key}_seconds_per_image`] = r.seconds_per_image;
     result[`${key}_peak_rss_gib`] = r.peak_rss_gib;
     result[`${key}_breakdown`] = { text: r.text_seconds, face_eva_id: r.id_seconds, unet: r.unet_seconds, unet_evals: r.unet_evals, vae: r.vae_seconds, load: r.load_seconds };
+    result[`${key}_stages`] = r.stages;
+    result[`${key}_low_memory`] = r.low_memory;
     log(`${key}: ${r.seconds_per_image!.toFixed(1)} s/image (text ${r.text_seconds!.toFixed(1)}, face+EVA+ID ${r.id_seconds!.toFixed(1)}, UNet ${r.unet_seconds!.toFixed(1)} over ${r.unet_evals} evals, VAE ${r.vae_seconds!.toFixed(1)}), peak RSS ${r.peak_rss_gib!.toFixed(2)} GiB (target <= 12)`);
   }
   if (json) console.log(JSON.stringify(result));

@@ -16,6 +16,7 @@
 import { input, type Tensor } from "../engine/tensor.ts";
 import * as ops from "../engine/ops.ts";
 import { compile, type Program } from "../engine/compile.ts";
+import { pipelineParamMode } from "./param-mode.ts";
 import { HostTensor } from "../engine/host-tensor.ts";
 import type { SessionOptions } from "../engine/session.ts";
 import { IDEncoder } from "../models/pulid/id-encoder.ts";
@@ -78,7 +79,7 @@ export class IdEncoderRunner {
       const fused = hidden.map((h) => ops.reshape(h, [1, n * h.dim(1), h.dim(2)]));
       out = this.encoder.call(ops.reshape(idCond, [1, n, idCond.dim(1)]), fused);
     }
-    p = compile({ ...this.session, inputs: [images, arc], outputs: [out], name: `pulid_id_encoder_${n}` });
+    p = compile({ ...this.session, paramMode: pipelineParamMode, inputs: [images, arc], outputs: [out], name: `pulid_id_encoder_${n}` });
     this.programs.set(n, p);
     return p;
   }
@@ -92,7 +93,7 @@ export class IdEncoderRunner {
         const idCond = input("id_cond", [1, this.idCondWidth]);
         const hidden = Array.from({ length: 5 }, (_, i) => input(`hidden_${i}`, [1, t, w]));
         const out = this.encoder instanceof IDEncoder ? this.encoder.call(idCond, hidden) : this.encoder.call(idCond, hidden);
-        const p = compile({ ...this.session, inputs: [idCond, ...hidden], outputs: [out], name: "pulid_id_uncond" });
+        const p = compile({ ...this.session, paramMode: pipelineParamMode, inputs: [idCond, ...hidden], outputs: [out], name: "pulid_id_uncond" });
         try {
           const [r] = await p.run([HostTensor.zeros("float32", [1, this.idCondWidth]), ...hidden.map(() => HostTensor.zeros("float32", [1, t, w]))]);
           return r as HostTensor<"float32">;
@@ -127,9 +128,17 @@ export class IdEncoderRunner {
     return { cond: mixV1(out as HostTensor<"float32">, idMix), uncond: mixV1(repeat(uncond1, n), idMix) };
   }
 
+  /** Programs currently built (and holding their sessions). */
+  get programCount(): number {
+    return this.programs.size;
+  }
+
+  /** Releases every cached program; a later call traces and builds again. */
   async dispose(): Promise<void> {
-    await Promise.all([...this.programs.values()].map((p) => p.dispose()));
+    // Forget them first: a call starting while these are released compiles fresh ones instead of using a dead one.
+    const programs = [...this.programs.values()];
     this.programs.clear();
+    await Promise.all(programs.map((p) => p.dispose()));
   }
 }
 

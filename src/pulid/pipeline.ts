@@ -26,8 +26,20 @@ import { addPngText, jsonLatin1 } from "./png-text.ts";
 /** A photo: a path, encoded bytes (JPEG/PNG/WebP), or a decoded image. */
 export type PhotoInput = string | Uint8Array | RgbImage;
 
+/** How a pipeline runs its networks (besides the ONNX Runtime session options). */
+export interface PipelineOptions extends SessionOptions {
+  /**
+   * Sequential offload, like diffusers' `enable_model_cpu_offload`: each stage's compiled programs (ONNX Runtime
+   * sessions: weights, arenas) are released as soon as its output is computed, in the order ID encoder -> text
+   * encoders -> UNet -> VAE, so only one stage's network is resident at a time; with `num` > 1 every latent is
+   * sampled before the first decode, so the UNet is built once per call. Images are identical to the default;
+   * the price is rebuilding every session on each call (full-size SDXL: tens of seconds). Default false.
+   */
+  lowMemory?: boolean;
+}
+
 /** Options of {@link PulidPipeline.fromPretrained}. */
-export interface FromPretrainedOptions extends LoadModelsOptions {
+export interface FromPretrainedOptions extends LoadModelsOptions, PipelineOptions {
   /** Files, codecs, weights. Default: the Node platform (`src/node/pulid-platform.ts`), loaded on demand. */
   platform?: PulidPlatform;
 }
@@ -77,12 +89,18 @@ export class PulidPipeline {
   readonly unetRunner: UNetRunner;
   readonly textRunner: TextRunner;
   readonly vaeRunner: VaeRunner;
+  /** Release each stage's programs once its output is computed ({@link PipelineOptions.lowMemory}). */
+  readonly lowMemory: boolean;
+  /** Calls currently inside each stage (lowMemory): a stage's programs go when its last user leaves. */
+  private readonly inStage = new Map<{ dispose(): Promise<void> }, number>();
 
   constructor(
     readonly models: PulidModels,
     readonly platform: PulidPlatform,
-    session: SessionOptions = {},
+    opts: PipelineOptions = {},
   ) {
+    const { lowMemory = false, ...session } = opts;
+    this.lowMemory = lowMemory;
     const m = models;
     const arcfaceDim = (m.idEncoder instanceof IDEncoder ? m.idEncoder.config.width : m.idEncoder.config.id_cond_dim) - m.eva.config.embed_dim;
     this.idRunner = new IdEncoderRunner(m.eva, m.idEncoder, arcfaceDim, session);
@@ -99,9 +117,9 @@ export class PulidPipeline {
   static async fromPretrained(dir?: string, opts: FromPretrainedOptions = {}): Promise<PulidPipeline> {
     // The default platform is imported lazily so that nothing Node-only is imported by this module.
     const platform = opts.platform ?? (await import("../node/pulid-platform.ts")).nodePlatform;
-    const { platform: _, ...load } = opts;
+    const { platform: _, lowMemory, ...load } = opts;
     const models = await platform.loadModels(dir ?? platform.defaultModelsDir(), load);
-    return new PulidPipeline(models, platform, load);
+    return new PulidPipeline(models, platform, { ...load, ...(lowMemory !== undefined ? { lowMemory } : {}) });
   }
 
   get version(): "v1" | "v1.1" {
@@ -137,7 +155,7 @@ export class PulidPipeline {
   async encodeId(photos: readonly PhotoInput[], opts: { idMix?: boolean } = {}): Promise<{ embedding: IdEmbedding; notes: string[] }> {
     if (photos.length === 0) throw new PipelineError("no_id", "no ID photo given: pass at least one photo of the person");
     const features = await this.photoFeatures(photos);
-    const tokens = await this.idRunner.encode(features, opts.idMix ?? false);
+    const tokens = await this.stage(this.idRunner, () => this.idRunner.encode(features, opts.idMix ?? false));
     const notes = features.filter((f) => f.faces > 1).map((f) => `${f.photo}: ${f.faces} faces found, the largest was used`);
     return { embedding: { version: this.version, fingerprints: this.models.fingerprints, photos: features.map((f) => f.photo), idMix: opts.idMix ?? false, tokens }, notes };
   }
@@ -193,7 +211,7 @@ export class PulidPipeline {
       throw new PipelineError("bad_option", `width ${o.width} and height ${o.height} must be multiples of the VAE factor ${f}`);
     }
     const latent = [this.models.unet.config.in_channels, o.height / f, o.width / f] as const;
-    const text = await this.textRunner.encode(o.prompt, o.negativePrompt);
+    const text = await this.stage(this.textRunner, () => this.textRunner.encode(o.prompt, o.negativePrompt));
     const call = {
       version: this.version,
       text,
@@ -206,22 +224,53 @@ export class PulidPipeline {
       latent,
       timeIds: [o.height, o.width, 0, 0, o.height, o.width],
     };
-    const images: GeneratedImage[] = [];
-    for (let i = 0; i < o.num; i++) {
-      const seed = o.seed + i;
+    const sample = (i: number) => {
       let evals = 0;
-      const z = await sampleLatent(
-        { version: this.version, sampler: o.sampler, steps: o.steps, schedulerConfig: this.models.schedulerConfig, seed, size: latent[0] * latent[1] * latent[2] },
+      return sampleLatent(
+        { version: this.version, sampler: o.sampler, steps: o.steps, schedulerConfig: this.models.schedulerConfig, seed: o.seed + i, size: latent[0] * latent[1] * latent[2] },
         (xIn, t) => this.unetRunner.eps(call, xIn, t),
         (e) => {
           req.onEval?.({ ...e, image: i });
           req.onProgress?.({ image: i, num: o.num, step: ++evals, steps: o.sampler === "dpmpp_sde" ? 2 * o.steps - 1 : o.steps });
         },
       );
-      const image = await this.vaeRunner.decode(z, latent);
-      images.push({ image, seed, parameters: { ...o, seed, pulid_version: this.version, models: this.models.dir, adapter: this.models.fingerprints.adapter, ...idSource } });
+    };
+    const decode = (z: Float64Array) => this.vaeRunner.decode(z, latent);
+    const decoded: RgbImage[] = [];
+    if (this.lowMemory) {
+      // Every latent first, so the UNet's session is built once and gone before the VAE's is built.
+      const latents = await this.stage(this.unetRunner, async () => {
+        const zs: Float64Array[] = [];
+        for (let i = 0; i < o.num; i++) zs.push(await sample(i));
+        return zs;
+      });
+      await this.stage(this.vaeRunner, async () => {
+        for (const z of latents) decoded.push(await decode(z));
+      });
+    } else {
+      for (let i = 0; i < o.num; i++) decoded.push(await decode(await sample(i)));
     }
+    const images: GeneratedImage[] = decoded.map((image, i) => {
+      const seed = o.seed + i;
+      return { image, seed, parameters: { ...o, seed, pulid_version: this.version, models: this.models.dir, adapter: this.models.fingerprints.adapter, ...idSource } };
+    });
     return { images, options: o, idTokens: tokens, notes };
+  }
+
+  /**
+   * Runs one stage's work. With lowMemory, the stage's programs are released when the last call inside it
+   * leaves (also on error); a call arriving later rebuilds them. Concurrent calls never lose a program they use.
+   */
+  private async stage<T>(runner: { dispose(): Promise<void> }, work: () => Promise<T>): Promise<T> {
+    if (!this.lowMemory) return work();
+    this.inStage.set(runner, (this.inStage.get(runner) ?? 0) + 1);
+    try {
+      return await work();
+    } finally {
+      const left = this.inStage.get(runner)! - 1;
+      this.inStage.set(runner, left);
+      if (left === 0) await runner.dispose();
+    }
   }
 
   /** A generated image as PNG bytes with its parameters in a "parameters" tEXt chunk (JSON). */

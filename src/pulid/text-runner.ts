@@ -6,6 +6,7 @@
  */
 import { input } from "../engine/tensor.ts";
 import { compile, type Program } from "../engine/compile.ts";
+import { pipelineParamMode } from "./param-mode.ts";
 import type { HostTensor } from "../engine/host-tensor.ts";
 import type { SessionOptions } from "../engine/session.ts";
 import { sdxlPromptEmbeds, type SdxlTextEncoders } from "../models/sdxl/text-conditioning.ts";
@@ -28,14 +29,21 @@ export class TextRunner {
       const a = input("input_ids", ids1.shape, "int64");
       const b = input("input_ids_2", ids2.shape, "int64");
       const out = sdxlPromptEmbeds(this.encoders, a, b);
-      this.program = compile({ ...this.session, inputs: [a, b], outputs: [out.promptEmbeds, out.pooledPromptEmbeds], name: "pulid_text" });
+      this.program = compile({ ...this.session, paramMode: pipelineParamMode, inputs: [a, b], outputs: [out.promptEmbeds, out.pooledPromptEmbeds], name: "pulid_text" });
     }
     const [promptEmbeds, pooled] = await this.program.run([ids1, ids2]);
     return { promptEmbeds: promptEmbeds as HostTensor<"float32">, pooled: pooled as HostTensor<"float32"> };
   }
 
+  /** Programs currently built (and holding their sessions). */
+  get programCount(): number {
+    return (this.program ? 1 : 0);
+  }
+
+  /** Releases the program; a later call traces and builds it again. */
   async dispose(): Promise<void> {
-    await this.program?.dispose();
+    const p = this.program;
     this.program = null;
+    await p?.dispose();
   }
 }

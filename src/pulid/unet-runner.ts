@@ -16,6 +16,7 @@
  */
 import { input } from "../engine/tensor.ts";
 import { compile, type Program } from "../engine/compile.ts";
+import { pipelineParamMode } from "./param-mode.ts";
 import { HostTensor } from "../engine/host-tensor.ts";
 import type { SessionOptions } from "../engine/session.ts";
 import type { UNet2DConditionModel } from "../models/unet/unet2d-condition.ts";
@@ -74,7 +75,7 @@ export class UNetRunner {
     const scale = input("id_scale", []);
     const select = this.idAttention.selector({ embedding: id, scale, mode: ORTHO_MODE[ortho], numZero });
     const out = this.unet.call(x, t, ctx, { added: { textEmbeds: pooled, timeIds }, select });
-    p = compile({ ...this.session, inputs: [x, t, ctx, pooled, timeIds, id, scale], outputs: [out], name: `pulid_unet_b${batch}` });
+    p = compile({ ...this.session, paramMode: pipelineParamMode, inputs: [x, t, ctx, pooled, timeIds, id, scale], outputs: [out], name: `pulid_unet_b${batch}` });
     this.programs.set(key, p);
     return p;
   }
@@ -130,8 +131,16 @@ export class UNetRunner {
     return e;
   }
 
+  /** Programs currently built (and holding their sessions). */
+  get programCount(): number {
+    return this.programs.size;
+  }
+
+  /** Releases every cached program; a later call traces and builds again. */
   async dispose(): Promise<void> {
-    await Promise.all([...this.programs.values()].map((p) => p.dispose()));
+    // Forget them first: a call starting while these are released compiles fresh ones instead of using a dead one.
+    const programs = [...this.programs.values()];
     this.programs.clear();
+    await Promise.all(programs.map((p) => p.dispose()));
   }
 }

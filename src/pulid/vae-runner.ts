@@ -5,6 +5,7 @@
  */
 import { input } from "../engine/tensor.ts";
 import { compile, type Program } from "../engine/compile.ts";
+import { pipelineParamMode } from "./param-mode.ts";
 import { HostTensor } from "../engine/host-tensor.ts";
 import type { SessionOptions } from "../engine/session.ts";
 import type { AutoencoderKL } from "../models/vae/autoencoder-kl.ts";
@@ -25,16 +26,24 @@ export class VaeRunner {
     let p = this.programs.get(key);
     if (!p) {
       const z = input("latents", [1, ...shape]);
-      p = compile({ ...this.session, inputs: [z], outputs: [this.vae.decode(this.vae.latentsForDecode(z))], name: "pulid_vae_decode" });
+      p = compile({ ...this.session, paramMode: pipelineParamMode, inputs: [z], outputs: [this.vae.decode(this.vae.latentsForDecode(z))], name: "pulid_vae_decode" });
       this.programs.set(key, p);
     }
     const [img] = await p.run([new HostTensor("float32", [1, ...shape], Float32Array.from(latent))]);
     return toRgb(img!);
   }
 
+  /** Programs currently built (and holding their sessions). */
+  get programCount(): number {
+    return this.programs.size;
+  }
+
+  /** Releases every cached program; a later call traces and builds again. */
   async dispose(): Promise<void> {
-    await Promise.all([...this.programs.values()].map((p) => p.dispose()));
+    // Forget them first: a call starting while these are released compiles fresh ones instead of using a dead one.
+    const programs = [...this.programs.values()];
     this.programs.clear();
+    await Promise.all(programs.map((p) => p.dispose()));
   }
 }
 
