@@ -3,6 +3,7 @@
  *
  *   pulid train --stage 1|2|3 [--naive-id-loss] --config tiny|world|sdxl --out DIR [--steps N] [--from ADAPTER] [--resume]
  */
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { intFlag, parseFlags, UsageError, type Command } from "../command.ts";
 import { Progress } from "../progress.ts";
@@ -32,8 +33,17 @@ options:
   --batch N          samples per step (fresh runs only)
   --backprop-steps K back-propagate through the last K of the 4 Lightning steps (1..4, default 4)
   --from ADAPTER     start from an adapter file (the previous stage's export)
+  --diffusion-unet U base (default) or student: the UNet of L_diff
+  --checkpointing    recompute the student's calls in the backward pass (less memory, more time)
   --other-image      draw the ID condition from another image of the same identity
+  --sample-every N   a sample grid (student without / with the ID, same noise) every N steps (default 50, 0 = none)
   --resume           continue the run in --out from its checkpoint`;
+
+function diffusionUnetFlag(v: string | boolean | undefined): "base" | "student" | undefined {
+  if (v === undefined) return undefined;
+  if (v !== "base" && v !== "student") throw new UsageError(`--diffusion-unet must be base or student, got '${String(v)}'`);
+  return v;
+}
 
 async function drawTerms(out: string): Promise<string> {
   const rows = readLog(join(out, RUN_FILES.log));
@@ -49,8 +59,8 @@ export const trainCommand: Command = {
   summary: "PuLID training: stage 1 (L_diff), 2 (+ Lightning ID loss), 3 (+ contrastive alignment)",
   async run(argv) {
     const { flags } = parseFlags(argv, {
-      strings: ["stage", "config", "models", "out", "steps", "batch", "backprop-steps", "from"],
-      booleans: ["naive-id-loss", "resume", "other-image"],
+      strings: ["stage", "config", "models", "out", "steps", "batch", "backprop-steps", "from", "diffusion-unet", "sample-every"],
+      booleans: ["naive-id-loss", "resume", "other-image", "checkpointing"],
     });
     if (flags.help) return (console.log(TRAIN_HELP), 0);
     const config = flags.config;
@@ -69,6 +79,9 @@ export const trainCommand: Command = {
       batch: flags.batch === undefined ? undefined : intFlag(flags, "batch", 1, 1, 4096),
       backpropSteps: flags["backprop-steps"] === undefined ? undefined : intFlag(flags, "backprop-steps", 4, 1, 4),
       from: typeof flags.from === "string" ? flags.from : undefined,
+      checkpointStudent: flags.checkpointing === true ? true : undefined,
+      diffusionUnet: diffusionUnetFlag(flags["diffusion-unet"]),
+      sampleEvery: flags["sample-every"] === undefined ? undefined : intFlag(flags, "sample-every", 50, 0, 10_000_000),
     };
     const source = pulidSource(config as PulidConfigName, typeof flags.models === "string" ? flags.models : undefined);
     const stop = new AbortController();
@@ -80,19 +93,31 @@ export const trainCommand: Command = {
     process.on("SIGINT", onSigint);
     let bar: Progress | null = null;
     const out = flags.out;
+    const recipe = pulidRecipe(source);
+    let every = 0;
+    let hyper: PulidHyper | null = null;
+    const grids: Promise<void>[] = [];
+    const sample = (step: number) => grids.push(recipe.writeSamples(join(out, "samples", `step-${String(step).padStart(6, "0")}.png`), hyper!));
     try {
-      const r = await trainRecipe(pulidRecipe(source), {
+      mkdirSync(join(out, "samples"), { recursive: true });
+      const r = await trainRecipe(recipe, {
         out,
         resume,
         // A resumed run keeps the hyper-parameters recorded in its recipe.json.
         overrides: resume ? {} : overrides,
         signal: stop.signal,
         onStart: (step, h) => {
+          hyper = h;
+          every = h.sampleEvery;
           bar = new Progress(`pulid stage ${h.stage}`, h.steps);
           bar.tick(step, step ? `resumed at step ${step}` : "");
         },
-        onStep: (i) => bar?.tick(1, `loss ${i.loss.toFixed(4)}`),
+        onStep: (i) => {
+          bar?.tick(1, `loss ${i.loss.toFixed(4)}`);
+          if (every > 0 && (i.step % every === 0 || i.step === i.total)) sample(i.step);
+        },
       });
+      await Promise.all(grids);
       (bar as Progress | null)?.done();
       const terms = await drawTerms(out);
       if (!r.finished) {

@@ -19,6 +19,7 @@ import { PulidAdapter, saveAdapter } from "./adapter.ts";
 import { buildStageGraph, type PulidFrozen, type StageSettings } from "./stage-graph.ts";
 import { orderFeeds, type StageData } from "./stage-data.ts";
 import { ADAPTER_FILES } from "../../pulid/layout.ts";
+import { SampleGrid, SAMPLE_DATA_STEP } from "./samples.ts";
 
 /** Every hyper-parameter of a PuLID stage (recorded in recipe.json). */
 export interface PulidHyper extends BaseHyper, StageSettings {
@@ -26,6 +27,15 @@ export interface PulidHyper extends BaseHyper, StageSettings {
   from: string;
   /** Draw the ID condition from another image of the same identity instead of the trained image itself. */
   idFromOtherImage: boolean;
+  /** Steps between sample grids (0 = none); rows of the grid. */
+  sampleEvery: number;
+  sampleRows: number;
+}
+
+/** The recipe plus the run's sample grid (the CLI calls it every `sampleEvery` steps). */
+export interface PulidRecipe extends Recipe<PulidHyper> {
+  /** Writes a grid (rows: fixed ID conditions and prompts; columns: the student without / with the ID). */
+  writeSamples(path: string, h: PulidHyper): Promise<void>;
 }
 
 /** Where the frozen networks and the data come from (tiny: built in code; world: models/world/). */
@@ -42,8 +52,8 @@ export interface PulidSource {
 export const PULID_DEFAULTS: PulidHyper = {
   steps: 300, batch: 4, lr: 1e-4, warmup: 20, minLrRatio: 0.1, weightDecay: 0.01, clip: 1, seed: 81, dataSeed: 801, checkpointEvery: 25,
   stage: 1, naiveIdLoss: false, lambdaId: 1.0, lambdaAlignSem: 0.6, lambdaAlignLayout: 0.1,
-  backpropSteps: 4, checkpointStudent: false, faceThreshold: 0.5,
-  from: "", idFromOtherImage: false,
+  backpropSteps: 4, checkpointStudent: false, faceThreshold: 0.5, diffusionUnet: "base",
+  from: "", idFromOtherImage: false, sampleEvery: 50, sampleRows: 4,
 };
 
 /** The file name of the exported adapter (the models layout's converted-v1 slot). */
@@ -53,12 +63,17 @@ export const ADAPTER_EXPORT = ADAPTER_FILES[2]!.path;
 export function checkStage(h: PulidHyper): void {
   if (![1, 2, 3].includes(h.stage)) throw new PulidError("bad_hyper", `stage must be 1, 2 or 3, got ${h.stage}`);
   if (h.naiveIdLoss && h.stage !== 2) throw new PulidError("bad_hyper", `the naive ID loss replaces stage 2's Lightning ID loss: use it with stage 2, not ${h.stage}`);
+  if (h.diffusionUnet !== "base" && h.diffusionUnet !== "student") throw new PulidError("bad_hyper", `diffusionUnet must be 'base' or 'student', got '${String(h.diffusionUnet)}'`);
   if (!Number.isInteger(h.backpropSteps) || h.backpropSteps < 1 || h.backpropSteps > 4) throw new PulidError("bad_hyper", `backpropSteps must be 1..4, got ${h.backpropSteps}`);
 }
 
 /** The PuLID stage recipe over a source of frozen networks and data. */
-export function pulidRecipe(source: PulidSource, defaults: Partial<PulidHyper> = {}): Recipe<PulidHyper> {
+export function pulidRecipe(source: PulidSource, defaults: Partial<PulidHyper> = {}): PulidRecipe {
   let opened: PulidFrozen | null = null;
+  let adapter: PulidAdapter | null = null;
+  let grid: SampleGrid | null = null;
+  // Grids are written one after another, beside training (they only read the weights); dispose waits for them.
+  let queue: Promise<void> = Promise.resolve();
   let names: string[] = [];
   // The harness's createModel is synchronous, so the frozen networks open synchronously (once per recipe).
   const openSync = (h: PulidHyper): PulidFrozen => (opened ??= source.frozen(h));
@@ -69,7 +84,7 @@ export function pulidRecipe(source: PulidSource, defaults: Partial<PulidHyper> =
     createModel(h) {
       checkStage(h);
       const f = openSync(h);
-      return new PulidAdapter(f.encoder, f.student, h.from);
+      return (adapter = new PulidAdapter(f.encoder, f.student, h.from));
     },
     graph(model, h) {
       const g = buildStageGraph(model as PulidAdapter, openSync(h), h);
@@ -79,7 +94,23 @@ export function pulidRecipe(source: PulidSource, defaults: Partial<PulidHyper> =
     async batch(step, h) {
       return orderFeeds(names, await source.data(step, h, openSync(h)));
     },
+    writeSamples(path, h) {
+      const model = adapter;
+      if (!model) return Promise.reject(new PulidError("no_model", "writeSamples: the recipe has not created its model yet"));
+      const run = async () => {
+        const f = openSync(h);
+        grid ??= new SampleGrid(model, f, h.sampleRows);
+        await grid.write(path, await source.data(SAMPLE_DATA_STEP, { ...h, batch: h.sampleRows }, f));
+      };
+      const done = queue.then(run);
+      queue = done.catch(() => {});
+      return done;
+    },
     async dispose() {
+      await queue;
+      const g = grid;
+      grid = null;
+      await g?.dispose();
       await source.dispose?.();
     },
     async export(model, _h, dir) {

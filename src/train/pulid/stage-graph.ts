@@ -39,7 +39,7 @@ export interface FaceEmbedder {
 
 /** The frozen networks and shapes one stage graph needs. */
 export interface PulidFrozen {
-  /** UNet of the diffusion branch (the base by default; the student if so configured). */
+  /** The base UNet (the diffusion branch's unless `diffusionUnet` says student). */
   diffusionUnet: UNet2DConditionModel;
   /** The 4-step student of the Lightning branch. */
   student: UNet2DConditionModel;
@@ -73,6 +73,11 @@ export interface StageSettings {
   lambdaAlignLayout: number;
   /** Back-propagate the Lightning branch through its last k steps (1..4). */
   backpropSteps: number;
+  /**
+   * UNet of L_diff in every stage: the base (default; the authors' advice in their issue #150, better
+   * compatibility) or the 4-step student (the paper's first implementation computed every loss on it).
+   */
+  diffusionUnet: "base" | "student";
   /** Recompute each student call in the backward pass (engine gradient checkpointing) to save memory. */
   checkpointStudent: boolean;
   /** Detector score above which a generated face counts (in-graph detector only). */
@@ -131,7 +136,8 @@ export function buildStageGraph(adapter: PulidAdapter, f: PulidFrozen, s: StageS
   const pooled = add("pooled", [B, f.pooledDim]);
   const timeIds = add("time_ids", [B, 6]);
   const target = add("target", [B, ...lat]);
-  const pred = f.diffusionUnet.call(noisy, t, context, { added: { textEmbeds: pooled, timeIds }, select: idSelect });
+  const diffusionUnet = s.diffusionUnet === "student" ? f.student : f.diffusionUnet;
+  const pred = diffusionUnet.call(noisy, t, context, { added: { textEmbeds: pooled, timeIds }, select: idSelect });
   const lDiff = diffusionLoss(pred, target);
   const metrics: Record<string, Tensor> = { l_diff: ops.stopGradient(lDiff) };
   const terms: Record<string, Tensor> = { l_diff: lDiff };
