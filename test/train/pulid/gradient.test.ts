@@ -64,3 +64,24 @@ test("finite differences on ID-encoder weights match L_id's gradient through rol
     await prog.dispose();
   }
 });
+
+test("recomputing the student's calls in the backward pass (checkpointStudent) gives the same loss and gradients", async () => {
+  const f = tinyFrozen();
+  const adapter = new PulidAdapter(TINY_ENCODER, f.student).initialize(8);
+  const run = async (checkpointStudent: boolean) => {
+    const g = buildStageGraph(adapter, f, { ...PULID_DEFAULTS, stage: 2 as const, batch: 1, backpropSteps: 2, checkpointStudent });
+    const p = adapter.namedParameters().find(([n]) => n === "id_adapter.body.6.bias")![1];
+    const [gp] = grad(g.loss, [p.toTensor()]);
+    const prog = compile({ inputs: g.inputs, outputs: [g.loss, gp!], paramMode: (q) => ((q as Parameter).requiresGrad ? "input" : "initializer") });
+    try {
+      return await prog.run(orderFeeds(g.names, tinyData(f, 1, 6, 0, false)));
+    } finally {
+      await prog.dispose();
+    }
+  };
+  const [plain, recomputed] = [await run(false), await run(true)];
+  assert.ok(Math.abs(plain[0]!.get(0) - recomputed[0]!.get(0)) < 1e-6);
+  let worst = 0;
+  for (let i = 0; i < plain[1]!.size; i++) worst = Math.max(worst, Math.abs(plain[1]!.get(i) - recomputed[1]!.get(i)));
+  assert.ok(worst < 1e-6, `gradient max difference ${worst}`);
+});

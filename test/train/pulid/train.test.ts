@@ -86,17 +86,19 @@ test("stages 1 -> 2 -> 3 from each other's adapters: every term logged, frozen n
   }
 });
 
-test("an interrupted and resumed stage-2 run equals an uninterrupted one bit for bit", async () => {
+test("an interrupted and resumed run equals an uninterrupted one bit for bit", async () => {
   const root = mkdtempSync(join(tmpdir(), "pulid-resume-"));
   try {
-    const o = { stage: 2 as const, steps: 3, batch: 1, checkpointEvery: 10, idFromOtherImage: true };
+    // Stage 1 keeps the test fast (a stage-2 graph compiles in ~5 s, three times here); resume is the harness's,
+    // what is PuLID's is that the data and the adapter checkpoint replay exactly.
+    const o = { stage: 1 as const, steps: 3, batch: 2, checkpointEvery: 10, idFromOtherImage: true };
     await trainRecipe(pulidRecipe(tinySource()), { out: join(root, "a"), overrides: o });
     const cut = await trainRecipe(pulidRecipe(tinySource()), { out: join(root, "b"), overrides: o, stopAfter: 2 });
     assert.equal(cut.finished, false);
     await trainRecipe(pulidRecipe(tinySource()), { out: join(root, "b"), resume: true });
     assert.ok(readFileSync(exported(join(root, "a"))).equals(readFileSync(exported(join(root, "b")))), "same adapter bytes");
-    const la = readLog(join(root, "a", RUN_FILES.log)).map((r) => [r.loss, r.l_id]);
-    const lb = readLog(join(root, "b", RUN_FILES.log)).map((r) => [r.loss, r.l_id]);
+    const la = readLog(join(root, "a", RUN_FILES.log)).map((r) => [r.loss, r.l_diff]);
+    const lb = readLog(join(root, "b", RUN_FILES.log)).map((r) => [r.loss, r.l_diff]);
     assert.deepEqual(lb, la);
   } finally {
     rmSync(root, { recursive: true, force: true });
