@@ -20,5 +20,5 @@ export { sampleLatent, kRollout, type EpsModel, type ModelEval, type LoopSpec } 
 export { encodeIdEmbedding, decodeIdEmbedding, checkEmbeddingFits, EMBEDDING_FORMAT, type IdEmbedding, type IdEmbeddingInfo } from "./id-embedding-file.ts";
 export { addPngText, readPngText, crc32 } from "./png-text.ts";
 export {
-  PulidPipeline, type FromPretrainedOptions, type GenerateRequest, type GenerateResult, type GeneratedImage, type PhotoInput, type ProgressInfo,
+  PulidPipeline, type FromPretrainedOptions, type PipelineOptions, type GenerateRequest, type GenerateResult, type GeneratedImage, type PhotoInput, type ProgressInfo,
 } from "./pipeline.ts";
