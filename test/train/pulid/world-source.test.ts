@@ -2,7 +2,8 @@
  * `--config world` on a world-layout folder whose diffusion parts are random and tiny (the trained base and
  * student are not shipped yet) and whose face models are the shipped ones: the face-loss net rebuilt in the graph
  * embeds like its ONNX file does, the data follow the world's dataset API (the ID condition changes with
- * `idFromOtherImage`, the trained image does not), and a stage-1 run writes an adapter the loaders read.
+ * `idFromOtherImage`, the trained image does not), and a stage-1 run writes an adapter that the loaders read
+ * and the generation pipeline (what `pulid generate --adapter` runs) draws with.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -22,6 +23,8 @@ import { worldSource } from "../../../src/train/pulid/world-source.ts";
 import { loadWorldFaceNet } from "../../../src/train/pulid/onnx-module.ts";
 import { missingConfigFiles } from "../../../src/train/pulid/configs.ts";
 import { writeWorldModelsFolder } from "./world-folder.ts";
+import { PulidPipeline } from "../../../src/pulid/index.ts";
+import { worldExample } from "../../../src/world/dataset.ts";
 
 test("the face-loss net rebuilt from its ONNX file embeds a crop as the ONNX session does", async () => {
   const path = "models/world/face-loss.onnx";
@@ -63,7 +66,19 @@ test("world data and a stage-1 run on a world-layout folder", async () => {
     const out = join(root, "run");
     const r = await trainRecipe(pulidRecipe(worldSource(dir)), { out, overrides: { stage: 1, steps: 2, batch: 1 } });
     assert.ok(r.finished);
-    assert.equal(loadIdEncoderV1(join(out, "export", ADAPTER_EXPORT)).model.config.context_dim, f.contextDim);
+    const adapter = join(out, "export", ADAPTER_EXPORT);
+    assert.equal(loadIdEncoderV1(adapter).model.config.context_dim, f.contextDim);
+    // The pipeline behind `pulid generate` loads the trained adapter like pulid_v1.bin and draws with it.
+    const pipe = await PulidPipeline.fromPretrained(dir, { adapter });
+    try {
+      const id = worldExample(0, { split: "test", size: 64 }).image;
+      const photo = rgbImage(64, 64, Uint8Array.from(id.rgb, (v) => Math.round(v * 255)));
+      const { images } = await pipe.generate({ id: [photo], options: { prompt: "portrait, a person", seed: 1, width: 64, height: 64, steps: 4 } });
+      assert.equal(images.length, 1);
+      assert.equal(images[0]!.image.width, 64);
+    } finally {
+      await pipe.dispose();
+    }
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
