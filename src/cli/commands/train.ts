@@ -31,6 +31,8 @@ options:
   --out DIR          run folder
   --steps N          optimizer steps (fresh runs only)
   --batch N          samples per step (fresh runs only)
+  --lr X             peak learning rate (AdamW; default 1e-4)
+  --warmup N         warm-up steps before the cosine decay (default 20)
   --backprop-steps K back-propagate through the last K of the 4 Lightning steps (1..4, default 4)
   --from ADAPTER     start from an adapter file (the previous stage's export)
   --diffusion-unet U base (default) or student: the UNet of L_diff
@@ -38,6 +40,13 @@ options:
   --other-image      draw the ID condition from another image of the same identity
   --sample-every N   a sample grid (student without / with the ID, same noise) every N steps (default 50, 0 = none)
   --resume           continue the run in --out from its checkpoint`;
+
+function lrFlag(v: string | boolean | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (typeof v !== "string" || v.trim() === "" || !(n > 0) || !Number.isFinite(n)) throw new UsageError(`--lr must be a positive number, got '${String(v)}'`);
+  return n;
+}
 
 function diffusionUnetFlag(v: string | boolean | undefined): "base" | "student" | undefined {
   if (v === undefined) return undefined;
@@ -59,7 +68,7 @@ export const trainCommand: Command = {
   summary: "PuLID training: stage 1 (L_diff), 2 (+ Lightning ID loss), 3 (+ contrastive alignment)",
   async run(argv) {
     const { flags } = parseFlags(argv, {
-      strings: ["stage", "config", "models", "out", "steps", "batch", "backprop-steps", "from", "diffusion-unet", "sample-every"],
+      strings: ["stage", "config", "models", "out", "steps", "batch", "backprop-steps", "from", "diffusion-unet", "sample-every", "lr", "warmup"],
       booleans: ["naive-id-loss", "resume", "other-image", "checkpointing"],
     });
     if (flags.help) return (console.log(TRAIN_HELP), 0);
@@ -81,6 +90,8 @@ export const trainCommand: Command = {
       from: typeof flags.from === "string" ? flags.from : undefined,
       checkpointStudent: flags.checkpointing === true ? true : undefined,
       diffusionUnet: diffusionUnetFlag(flags["diffusion-unet"]),
+      lr: lrFlag(flags.lr),
+      warmup: flags.warmup === undefined ? undefined : intFlag(flags, "warmup", 0, 0, 10_000_000),
       sampleEvery: flags["sample-every"] === undefined ? undefined : intFlag(flags, "sample-every", 50, 0, 10_000_000),
     };
     const source = pulidSource(config as PulidConfigName, typeof flags.models === "string" ? flags.models : undefined);
