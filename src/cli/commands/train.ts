@@ -10,8 +10,7 @@ import { Progress } from "../progress.ts";
 import { trainRecipe, RUN_FILES } from "../../train/harness/train-loop.ts";
 import { readLog } from "../../train/harness/run-log.ts";
 import { writeCurvePng, smoothCurve, type CurvePoint } from "../../train/harness/loss-curve.ts";
-import { pulidRecipe, type PulidHyper } from "../../train/pulid/recipe.ts";
-import { PULID_CONFIGS, pulidSource, type PulidConfigName } from "../../train/pulid/configs.ts";
+import { pulidRecipe, PULID_CONFIGS, pulidSource, type PulidHyper, type PulidConfigName } from "../../train/pulid/index.ts";
 
 export const TRAIN_HELP = `usage: pulid train --stage 1|2|3 --config tiny|world|sdxl --out DIR [options]
 
