@@ -108,7 +108,7 @@ test("an interrupted and resumed run equals an uninterrupted one bit for bit", a
 const bin = fileURLToPath(new URL("../../../bin/pulid.mjs", import.meta.url));
 const cli = (...args: string[]) => spawnSync(process.execPath, [bin, "train", ...args], { encoding: "utf8", env: { ...process.env, PULID_ORT_SPIN: "0" } });
 
-test("pulid train: one-line refusals, and a tiny naive-ID-loss run that exports an adapter", () => {
+test("pulid train: one-line refusals, and a tiny naive-ID-loss run that exports an adapter, curves and a sample grid", () => {
   const root = mkdtempSync(join(tmpdir(), "pulid-train-cli-"));
   try {
     const missing = cli("--stage", "1", "--config", "world", "--models", join(root, "none"), "--out", join(root, "w"));
@@ -124,6 +124,7 @@ test("pulid train: one-line refusals, and a tiny naive-ID-loss run that exports 
     assert.equal(ok.status, 0, ok.stderr);
     assert.ok(existsSync(join(root, "n2", RUN_FILES.export, ADAPTER_EXPORT)));
     assert.ok(existsSync(join(root, "n2", "terms.png")));
+    assert.ok(existsSync(join(root, "n2", "samples", "step-000002.png")), "the final sample grid");
     assert.ok(readLog(join(root, "n2", RUN_FILES.log)).every((r) => Number.isFinite(r.l_id_naive)));
   } finally {
     rmSync(root, { recursive: true, force: true });
