@@ -35,7 +35,7 @@ options:
   --backprop-steps K back-propagate through the last K of the 4 Lightning steps (1..4, default 4)
   --from ADAPTER     start from an adapter file (the previous stage's export)
   --diffusion-unet U base (default) or student: the UNet of L_diff
-  --checkpointing    recompute the student's calls in the backward pass (less memory, more time)
+  --checkpointing    gradient checkpointing per UNet block (less memory, more time)
   --other-image      draw the ID condition from another image of the same identity
   --sample-every N   a sample grid (student without / with the ID, same noise) every N steps (default 50, 0 = none)
   --resume           continue the run in --out from its checkpoint`;
@@ -87,7 +87,7 @@ export const trainCommand: Command = {
       batch: flags.batch === undefined ? undefined : intFlag(flags, "batch", 1, 1, 4096),
       backpropSteps: flags["backprop-steps"] === undefined ? undefined : intFlag(flags, "backprop-steps", 4, 1, 4),
       from: typeof flags.from === "string" ? flags.from : undefined,
-      checkpointStudent: flags.checkpointing === true ? true : undefined,
+      checkpointBlocks: flags.checkpointing === true ? true : undefined,
       diffusionUnet: diffusionUnetFlag(flags["diffusion-unet"]),
       lr: lrFlag(flags.lr),
       warmup: flags.warmup === undefined ? undefined : intFlag(flags, "warmup", 0, 0, 10_000_000),

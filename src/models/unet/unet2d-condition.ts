@@ -9,7 +9,7 @@
  */
 import { Module } from "../../nn/module.ts";
 import { Conv2d, GroupNorm } from "../../nn/layers.ts";
-import type { Tensor } from "../../engine/tensor.ts";
+import { checkpoint, type Tensor } from "../../engine/tensor.ts";
 import * as ops from "../../engine/ops.ts";
 import { TraceError } from "../../engine/errors.ts";
 import { currentScope } from "../../engine/graph.ts";
@@ -29,6 +29,8 @@ export interface UNetCallOptions {
   added?: AddedCondition;
   /** Picks an attention processor per layer for this call (e.g. PuLID's ID attention). */
   select?: ProcessorSelector;
+  /** Gradient checkpointing per block (down, mid, up): recomputed in the backward pass, less memory held. */
+  checkpointBlocks?: boolean;
 }
 
 export class UNet2DConditionModel extends Module {
@@ -108,17 +110,19 @@ export class UNet2DConditionModel extends Module {
     let h = c.center_input_sample ? ops.sub(ops.mul(sample, 2), 1) : sample;
     h = this.conv_in.call(h);
     const skips: Tensor[] = [h];
+    const ck = <T>(f: () => T): T => (opts.checkpointBlocks ? checkpoint(f) : f());
     for (const blk of this.down_blocks) {
-      const r = blk.call(h, emb, context, opts.select);
+      const r = ck(() => blk.call(h, emb, context, opts.select));
       h = r.out;
       skips.push(...r.skips);
     }
-    h = this.mid_block.call(h, emb, context, opts.select);
+    h = ck(() => this.mid_block.call(h, emb, context, opts.select));
     for (const blk of this.up_blocks) {
       const mine = skips.splice(skips.length - blk.resnets.length, blk.resnets.length);
       const next = skips[skips.length - 1];
       const size = next ? ([next.dim(2), next.dim(3)] as const) : undefined;
-      h = blk.call(h, mine, emb, context, opts.select, size);
+      const hin = h;
+      h = ck(() => blk.call(hin, mine, emb, context, opts.select, size));
     }
     h = ops.silu(this.conv_norm_out.call(h));
     return this.conv_out.call(h);

@@ -52,7 +52,7 @@ export interface PulidSource {
 export const PULID_DEFAULTS: PulidHyper = {
   steps: 300, batch: 4, lr: 1e-4, warmup: 20, minLrRatio: 0.1, weightDecay: 0.01, clip: 1, seed: 81, dataSeed: 801, checkpointEvery: 25,
   stage: 1, naiveIdLoss: false, lambdaId: 1.0, lambdaAlignSem: 0.6, lambdaAlignLayout: 0.1,
-  backpropSteps: 4, checkpointStudent: false, faceThreshold: 0.5, diffusionUnet: "base",
+  backpropSteps: 4, checkpointBlocks: false, faceThreshold: 0.5, diffusionUnet: "base",
   from: "", idFromOtherImage: false, sampleEvery: 50, sampleRows: 4,
 };
 

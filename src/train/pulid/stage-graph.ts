@@ -16,7 +16,7 @@
  * fixed face position: tiny models, and the finite-difference check, where a detector's landmarks would move
  * with the perturbed weights and the difference quotient would include a term the gradient rightly has not).
  */
-import { input, constant, checkpoint, type Tensor } from "../../engine/tensor.ts";
+import { input, constant, type Tensor } from "../../engine/tensor.ts";
 import * as ops from "../../engine/ops.ts";
 import { HostTensor } from "../../engine/host-tensor.ts";
 import type { UNet2DConditionModel } from "../../models/unet/unet2d-condition.ts";
@@ -78,8 +78,8 @@ export interface StageSettings {
    * compatibility) or the 4-step student (the paper's first implementation computed every loss on it).
    */
   diffusionUnet: "base" | "student";
-  /** Recompute each student call in the backward pass (engine gradient checkpointing) to save memory. */
-  checkpointStudent: boolean;
+  /** Gradient checkpointing per UNet block (down, mid, up) in every UNet call of the step: less memory, more time. */
+  checkpointBlocks: boolean;
   /** Detector score above which a generated face counts (in-graph detector only). */
   faceThreshold: number;
 }
@@ -137,7 +137,7 @@ export function buildStageGraph(adapter: PulidAdapter, f: PulidFrozen, s: StageS
   const timeIds = add("time_ids", [B, 6]);
   const target = add("target", [B, ...lat]);
   const diffusionUnet = s.diffusionUnet === "student" ? f.student : f.diffusionUnet;
-  const pred = diffusionUnet.call(noisy, t, context, { added: { textEmbeds: pooled, timeIds }, select: idSelect });
+  const pred = diffusionUnet.call(noisy, t, context, { added: { textEmbeds: pooled, timeIds }, select: idSelect, checkpointBlocks: s.checkpointBlocks });
   const lDiff = diffusionLoss(pred, target);
   const metrics: Record<string, Tensor> = { l_diff: ops.stopGradient(lDiff) };
   const terms: Record<string, Tensor> = { l_diff: lDiff };
@@ -165,8 +165,7 @@ export function buildStageGraph(adapter: PulidAdapter, f: PulidFrozen, s: StageS
 
   const studentEps = (ctx: Tensor, pool: Tensor, ids: Tensor, select: ProcessorSelector | undefined) => (x: Tensor, timestep: number) => {
     const tt = constant(HostTensor.f32([B], new Array<number>(B).fill(timestep)));
-    const call = () => f.student.call(x, tt, ctx, { added: { textEmbeds: pool, timeIds: ids }, ...(select ? { select } : {}) });
-    return s.checkpointStudent ? checkpoint(call) : call();
+    return f.student.call(x, tt, ctx, { added: { textEmbeds: pool, timeIds: ids }, checkpointBlocks: s.checkpointBlocks, ...(select ? { select } : {}) });
   };
 
   if (s.stage >= 2 && s.naiveIdLoss) {

@@ -65,11 +65,11 @@ test("finite differences on ID-encoder weights match L_id's gradient through rol
   }
 });
 
-test("recomputing the student's calls in the backward pass (checkpointStudent) gives the same loss and gradients", async () => {
+test("gradient checkpointing per UNet block gives the same loss and gradients", async () => {
   const f = tinyFrozen();
   const adapter = new PulidAdapter(TINY_ENCODER, f.student).initialize(8);
-  const run = async (checkpointStudent: boolean) => {
-    const g = buildStageGraph(adapter, f, { ...PULID_DEFAULTS, stage: 2 as const, batch: 1, backpropSteps: 2, checkpointStudent });
+  const run = async (checkpointBlocks: boolean) => {
+    const g = buildStageGraph(adapter, f, { ...PULID_DEFAULTS, stage: 2 as const, batch: 1, backpropSteps: 2, checkpointBlocks });
     const p = adapter.namedParameters().find(([n]) => n === "id_adapter.body.6.bias")![1];
     const [gp] = grad(g.loss, [p.toTensor()]);
     const prog = compile({ inputs: g.inputs, outputs: [g.loss, gp!], paramMode: (q) => ((q as Parameter).requiresGrad ? "input" : "initializer") });
