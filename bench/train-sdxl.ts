@@ -12,6 +12,8 @@
  * Measured here (768x768, stage 3, batch 1): 215k nodes at k=1 to 268k at k=4; 85 / 95 / 106 / 116 GB for
  * k = 1..4 with float32 activations, 51 / 56 / 61 / 66 GB with 16-bit ones (the paper: 41-63 GB). k saves less
  * than in a pure ID-loss rollout because stage 3's alignment terms back-propagate inside every student call.
+ * With gradient checkpointing per UNet block (--checkpointing): 32-33 GB for every k (15.5-16.2 GB of activations,
+ * most of them the VAE decoder's at 768 px and the block boundaries), at 255k-328k nodes.
  *
  * Then it picks the largest square resolution (multiple of 64) whose k = 1 estimate fits 80% of this machine's
  * free memory, and with --run compiles and runs one step there (frozen weights written as random fp16
@@ -82,6 +84,7 @@ function frozenAt(side: number): PulidFrozen & { modules: Module[] } {
 
 interface Estimate {
   k: number;
+  checkpointBlocks: boolean;
   nodes: number;
   forwardNodes: number;
   savedActivationsGB: number;
@@ -90,10 +93,10 @@ interface Estimate {
   peakGB: number;
 }
 
-function estimate(side: number, k: number): Estimate {
+function estimate(side: number, k: number, checkpointBlocks = false): Estimate {
   const f = frozenAt(side);
   const adapter = new PulidAdapter(f.encoder, f.student);
-  const g = buildStageGraph(adapter, f, { ...PULID_DEFAULTS, stage: 3, batch: 1, backpropSteps: k });
+  const g = buildStageGraph(adapter, f, { ...PULID_DEFAULTS, stage: 3, batch: 1, backpropSteps: k, checkpointBlocks });
   const params = adapter.trainableParameters();
   const grads = grad(g.loss, params.map((p) => p.toTensor()));
   const forward = topoSort([g.loss.node]);
@@ -110,6 +113,7 @@ function estimate(side: number, k: number): Estimate {
   const adapterBytes = adapter.numParameters() * 4 * 4; // weights, gradients, AdamW m and v
   return {
     k,
+    checkpointBlocks,
     nodes: all.length,
     forwardNodes: forward.length,
     savedActivationsGB: savedBytes / GB,
@@ -120,12 +124,12 @@ function estimate(side: number, k: number): Estimate {
 }
 
 const rows: Estimate[] = [];
-for (const k of [1, 2, 3, 4]) {
+for (const [k, ck] of [1, 2, 3, 4].flatMap((k) => [[k, false], [k, true]] as const)) {
   const t0 = performance.now();
-  const e = estimate(res, k);
+  const e = estimate(res, k, ck);
   rows.push(e);
   log(
-    `${res}x${res} k=${k}: ${e.nodes} nodes (${e.forwardNodes} forward), saved activations ${e.savedActivationsGB.toFixed(1)} GB + frozen weights ` +
+    `${res}x${res} k=${k}${ck ? " + block checkpointing" : ""}: ${e.nodes} nodes (${e.forwardNodes} forward), saved activations ${e.savedActivationsGB.toFixed(1)} GB + frozen weights ` +
       `${e.frozenWeightsGB.toFixed(1)} GB (fp16) + adapter ${e.adapterGB.toFixed(2)} GB = ~${e.peakGB.toFixed(1)} GB; with fp16 activations ~${(e.peakGB - e.savedActivationsGB / 2).toFixed(1)} GB ` +
       `(traced in ${((performance.now() - t0) / 1000).toFixed(1)} s)`,
   );
@@ -133,10 +137,10 @@ for (const k of [1, 2, 3, 4]) {
 
 // Memory grows ~linearly with pixels (activations) on top of the weights: pick the largest side that fits.
 const budget = 0.8 * freemem();
-const k1 = rows[0]!;
+const k1 = rows.find((r) => r.k === 1 && r.checkpointBlocks) ?? rows[0]!;
 const perPixel = k1.savedActivationsGB / (res * res);
 let fit = 0;
 for (let side = 64; side <= 2048; side += 64) if ((k1.frozenWeightsGB + k1.adapterGB + perPixel * side * side) * GB <= budget) fit = side;
-log(`free memory ${(freemem() / GB).toFixed(1)} GB: the largest square resolution whose k=1 estimate fits 80% of it is ${fit ? `${fit}x${fit}` : "none (the frozen weights alone do not fit)"}`);
+log(`free memory ${(freemem() / GB).toFixed(1)} GB: the largest square resolution whose k=1 (checkpointed) estimate fits 80% of it is ${fit ? `${fit}x${fit}` : "none (the frozen weights alone do not fit)"}`);
 if (argv.includes("--run")) log("--run: compiling and running one full-size step is not implemented in this version of the bench (see issue 14)");
 if (json) console.log(JSON.stringify({ resolution: res, estimates: rows, free_memory_gb: freemem() / GB, largest_fitting_resolution: fit || null, step_run: false }));
