@@ -65,6 +65,14 @@ test("generate: PNGs with every parameter and the seed, paths printed; --json is
   assert.equal(doc.options.sampler, "euler");
 });
 
+test("generate --low-memory writes the same PNGs as without it", async () => {
+  const args = ["--models", models, "--id", photos.face, "--seed", "11", "--num", "2"];
+  const a = await run(generateCommand, [...args, "--out", join(root, "out-plain")]);
+  const b = await run(generateCommand, [...args, "--out", join(root, "out-low"), "--low-memory"]);
+  assert.equal(b.code, 0, b.err);
+  assert.deepEqual(b.out.split("\n").map((f) => readFileSync(f)), a.out.split("\n").map((f) => readFileSync(f)));
+});
+
 test("generate: a random seed is recorded when none is given", async () => {
   const r = await gen("--id", photos.face, "--json");
   assert.equal(r.code, 0, r.err);
