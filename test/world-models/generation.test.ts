@@ -12,12 +12,10 @@ import { input } from "../../src/engine/tensor.ts";
 import { compile } from "../../src/engine/compile.ts";
 import { HostTensor } from "../../src/engine/host-tensor.ts";
 import { loadSdxlFolder, type SdxlFolder } from "../../src/models/sdxl/folder.ts";
-import { encodeSdxlPrompts } from "../../src/models/sdxl/text-conditioning.ts";
-import { sampleLatent } from "../../src/pulid/sampling.ts";
-import { VaeRunner } from "../../src/pulid/vae-runner.ts";
 import { loadAutoencoderKL } from "../../src/models/vae/pretrained.ts";
+import { WorldSampler } from "../../src/eval/world/world-sampler.ts";
+import type { RgbImage } from "../../src/face/rgb-image.ts";
 import { openScrfd } from "../../src/face/scrfd-model.ts";
-import { worldTimeIds } from "../../src/train/world/unet-base.ts";
 import { renderFace } from "../../src/world/render.ts";
 import { identityAt } from "../../src/world/identity.ts";
 import { withDefaults } from "../../src/world/attributes.ts";
@@ -34,39 +32,20 @@ const VAE_PSNR_FLOOR = 22;
 
 const PROMPT = "portrait, a photo, an adult, smiling, facing the camera, on a beach at sunset";
 
-/** One 4-step CFG sample of [negative, positive] from `seed`, as 8-bit RGB through the pipeline's VAE runner. */
-async function sample(f: SdxlFolder, prompts: [string, string], seed: number, cfg: number) {
-  const per = 4 * 16 * 16;
-  const cond = await encodeSdxlPrompts(f, prompts);
-  const x = input("x", [2, 4, 16, 16]);
-  const t = input("t", [2]);
-  const c = input("c", cond.promptEmbeds.shape);
-  const q = input("q", cond.pooledPromptEmbeds.shape);
-  const ti = input("ti", [2, 6]);
-  const prog = compile({ inputs: [x, t, c, q, ti], outputs: [f.unet.call(x, t, c, { added: { textEmbeds: q, timeIds: ti } })] });
+/** One 4-step sample at the Lightning CFG (1.2) against `negative`. */
+async function sample(f: SdxlFolder, prompt: string, negative: string): Promise<RgbImage> {
+  const sampler = new WorldSampler(f);
   try {
-    const z = await sampleLatent({ version: "v1", sampler: "dpmpp_2m", steps: 4, schedulerConfig: f.schedulerConfig, seed, size: per }, async (xIn, tt) => {
-      const xs = new Float32Array(2 * per);
-      xs.set(xIn, 0);
-      xs.set(xIn, per);
-      const [o] = await prog.run([new HostTensor("float32", [2, 4, 16, 16], xs), new HostTensor("float32", [2], Float32Array.of(tt, tt)), cond.promptEmbeds, cond.pooledPromptEmbeds, worldTimeIds(2)]);
-      return Float64Array.from({ length: per }, (_, j) => o!.get(j) + cfg * (o!.get(per + j) - o!.get(j)));
-    });
-    const vr = new VaeRunner(f.vae);
-    try {
-      return await vr.decode(z, [4, 16, 16]);
-    } finally {
-      await vr.dispose();
-    }
+    return await sampler.sample(prompt, { seed: 3, steps: 4, cfg: 1.2, negative });
   } finally {
-    await prog.dispose();
+    await sampler.dispose();
   }
 }
 
 test("the shipped student loads with the public loader and its 4-step sample of a prompt has a detected face", { skip }, async () => {
   const f = loadSdxlFolder(SDXL, { unetFile: STUDENT });
   assert.equal(f.vae.downFactor, 4);
-  const img = await sample(f, ["", PROMPT], 3, 1.2);
+  const img = await sample(f, PROMPT, "");
   assert.equal(img.width, 64);
   const det = await openScrfd("models/world/detector.onnx");
   try {
@@ -79,8 +58,8 @@ test("the shipped student loads with the public loader and its 4-step sample of 
 
 test("CFG against the empty prompt differs from CFG against a prompt (same noise)", { skip }, async () => {
   const f = loadSdxlFolder(SDXL, { unetFile: STUDENT });
-  const a = await sample(f, ["", PROMPT], 3, 1.2);
-  const b = await sample(f, ["", ""], 3, 1.2);
+  const a = await sample(f, PROMPT, "");
+  const b = await sample(f, "", "");
   let diff = 0;
   for (let i = 0; i < a.data.length; i++) diff += Math.abs(a.data[i]! - b.data[i]!);
   diff /= a.data.length;
