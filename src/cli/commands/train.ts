@@ -32,6 +32,7 @@ options:
   --batch N          samples per step (fresh runs only)
   --lr X             peak learning rate (AdamW; default 1e-4)
   --warmup N         warm-up steps before the cosine decay (default 20)
+  --ema DECAY        keep an exponential moving average of the weights (e.g. 0.999) and export it
   --backprop-steps K back-propagate through the last K of the 4 Lightning steps (1..4, default 4)
   --from ADAPTER     start from an adapter file (the previous stage's export)
   --diffusion-unet U base (default) or student: the UNet of L_diff
@@ -44,6 +45,13 @@ function lrFlag(v: string | boolean | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (typeof v !== "string" || v.trim() === "" || !(n > 0) || !Number.isFinite(n)) throw new UsageError(`--lr must be a positive number, got '${String(v)}'`);
+  return n;
+}
+
+function emaFlag(v: string | boolean | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (typeof v !== "string" || v.trim() === "" || !(n >= 0 && n < 1)) throw new UsageError(`--ema must be a decay in [0, 1), got '${String(v)}'`);
   return n;
 }
 
@@ -67,7 +75,7 @@ export const trainCommand: Command = {
   summary: "PuLID training: stage 1 (L_diff), 2 (+ Lightning ID loss), 3 (+ contrastive alignment)",
   async run(argv) {
     const { flags } = parseFlags(argv, {
-      strings: ["stage", "config", "models", "out", "steps", "batch", "backprop-steps", "from", "diffusion-unet", "sample-every", "lr", "warmup"],
+      strings: ["stage", "config", "models", "out", "steps", "batch", "backprop-steps", "from", "diffusion-unet", "sample-every", "lr", "warmup", "ema"],
       booleans: ["naive-id-loss", "resume", "other-image", "checkpointing"],
     });
     if (flags.help) return (console.log(TRAIN_HELP), 0);
@@ -90,6 +98,7 @@ export const trainCommand: Command = {
       checkpointBlocks: flags.checkpointing === true ? true : undefined,
       diffusionUnet: diffusionUnetFlag(flags["diffusion-unet"]),
       lr: lrFlag(flags.lr),
+      emaDecay: emaFlag(flags.ema),
       warmup: flags.warmup === undefined ? undefined : intFlag(flags, "warmup", 0, 0, 10_000_000),
       sampleEvery: flags["sample-every"] === undefined ? undefined : intFlag(flags, "sample-every", 50, 0, 10_000_000),
     };

@@ -5,7 +5,8 @@
  * `pulid_v1.bin` share one naming, and the exported file loads with the inference loaders
  * (`loadIdEncoderV1`, `loadIdAttentionLayers`) and `pulid generate --adapter`.
  */
-import { Module } from "../../nn/module.ts";
+import { Module, StateDictError, type StateDictIssue } from "../../nn/module.ts";
+import { Parameter } from "../../nn/parameter.ts";
 import { IDEncoder, type IdEncoderConfig } from "../../models/pulid/id-encoder.ts";
 import { IdAttentionLayers, type IdAttentionSettings } from "../../models/pulid/id-attention.ts";
 import type { ProcessorSelector } from "../../models/unet/attention.ts";
@@ -15,10 +16,25 @@ import { saveSafetensors } from "../../engine/io/safetensors.ts";
 import { openWeights } from "../../engine/io/weights.ts";
 import { PulidError } from "../../engine/errors.ts";
 
+/** One frozen copy of a trained weight (the EMA's running average), a module so its name is `ema.{i}.weight`. */
+class EmaSlot extends Module {
+  weight: Parameter;
+  constructor(shape: readonly number[]) {
+    super();
+    this.weight = new Parameter(shape);
+    this.weight.requiresGrad = false;
+  }
+}
+
 /** The trainable part of PuLID: ID encoder + id_to_k/id_to_v of every attn2. */
 export class PulidAdapter extends Module {
   id_adapter: IDEncoder;
   id_adapter_attn_layers: Module[];
+  /**
+   * Exponential moving average of the trained weights (empty unless `emaDecay` > 0): frozen parameters of this
+   * module, so the harness's checkpoints carry them and a resumed run continues the average bit for bit.
+   */
+  ema: EmaSlot[];
   /** Not a child (non-enumerable): its projections are the ones above, this only maps attn2 layers to them. */
   declare private readonly layers: IdAttentionLayers;
 
@@ -27,20 +43,39 @@ export class PulidAdapter extends Module {
    * @param unet a UNet of the layout the adapter serves (only its attention layout is read)
    * @param from an adapter file to start from (published layout; "" = fresh initialisation)
    */
-  constructor(encoder: IdEncoderConfig, unet: UNet2DConditionModel, readonly from = "") {
+  constructor(encoder: IdEncoderConfig, unet: UNet2DConditionModel, readonly from = "", readonly emaDecay = 0) {
     super();
     this.id_adapter = new IDEncoder(encoder);
     const layers = new IdAttentionLayers(unet);
     this.id_adapter_attn_layers = layers.id_adapter_attn_layers;
     Object.defineProperty(this, "layers", { value: layers, enumerable: false });
+    this.ema = emaDecay > 0 ? this.published().map(([, p]) => new EmaSlot(p.shape)) : [];
     this.bindNames();
   }
 
-  /** Fresh initialisation from `seed`, then (with `from`) the weights of an adapter file. */
+  /** The parameters under their published names (`id_adapter.*`, `id_adapter_attn_layers.*`), EMA excluded. */
+  published(): [string, Parameter][] {
+    return this.namedParameters().filter(([k]) => !k.startsWith("ema."));
+  }
+
+  /** Fresh initialisation from `seed`, then (with `from`) the weights of an adapter file; the EMA starts there. */
   override initialize(seed = 0): this {
     super.initialize(seed);
     if (this.from) loadAdapterWeights(this, this.from);
+    this.published().forEach(([, p], i) => this.ema[i]?.weight.set(p.get().clone()));
     return this;
+  }
+
+  /** ema = decay * ema + (1 - decay) * weight, after an optimizer step. */
+  updateEma(): void {
+    const d = this.emaDecay;
+    this.published().forEach(([, p], i) => {
+      const slot = this.ema[i];
+      if (!slot) return;
+      const e = slot.weight.get().data as Float32Array;
+      const w = p.get().data as Float32Array;
+      for (let j = 0; j < e.length; j++) e[j] = d * e[j]! + (1 - d) * w[j]!;
+    });
   }
 
   /** The processor selector that injects `settings.embedding` into every attn2 (inference's ID attention). */
@@ -58,7 +93,18 @@ export function loadAdapterWeights(adapter: PulidAdapter, path: string): void {
   try {
     const all = r.readAll({});
     const weights = new Map([...all].map(([k, v]) => [k, v.dtype === "float32" ? v : v.cast("float32")] as const));
-    adapter.bindNames().loadStateDict(weights, { source: path });
+    // The EMA slots are not in a published file; every published key must be.
+    const res = adapter.bindNames().loadStateDict(weights, { source: path, strict: false });
+    const missing = res.missing.filter((k) => !k.startsWith("ema."));
+    if (missing.length || res.unexpected.length || res.mismatched.length) {
+      const shapes = new Map(adapter.namedParameters().map(([k, p]) => [k, p.shape] as const));
+      const issues: StateDictIssue[] = [
+        ...missing.map((key) => ({ code: "missing" as const, key, expected: shapes.get(key)! })),
+        ...res.unexpected.map((key) => ({ code: "unexpected" as const, key, got: weights.get(key)!.shape })),
+        ...res.mismatched.map((key) => ({ code: "shape_mismatch" as const, key, expected: shapes.get(key)!, got: weights.get(key)!.shape })),
+      ];
+      throw new StateDictError(issues, path);
+    }
   } finally {
     r.close();
   }
@@ -66,11 +112,16 @@ export function loadAdapterWeights(adapter: PulidAdapter, path: string): void {
 
 /**
  * Writes the adapter in the published layout (safetensors, float32 unless `dtype` says otherwise): the file
- * `pulid generate --adapter` and the layout's `pulid_v1.safetensors` slot take.
+ * `pulid generate --adapter` and the layout's `pulid_v1.safetensors` slot take. With an EMA, its averaged
+ * weights are written (unless `opts.ema` is false).
  */
-export async function saveAdapter(adapter: PulidAdapter, path: string, dtype: "float32" | "float16" = "float32"): Promise<void> {
+export async function saveAdapter(adapter: PulidAdapter, path: string, dtype: "float32" | "float16" = "float32", opts: { ema?: boolean } = {}): Promise<void> {
   const out = new Map<string, HostTensor>();
-  for (const [k, v] of adapter.bindNames().stateDict()) out.set(k, dtype === "float32" ? v : v.cast(dtype));
+  const useEma = (opts.ema ?? true) && adapter.ema.length > 0;
+  adapter.bindNames().published().forEach(([k, p], i) => {
+    const v = useEma ? adapter.ema[i]!.weight.get() : p.get();
+    out.set(k, dtype === "float32" ? v : v.cast(dtype));
+  });
   if (!out.has("id_adapter.body.0.weight")) throw new PulidError("bad_adapter", "adapter has no id_adapter.body.0.weight (not a v1 IDEncoder?)");
   await saveSafetensors(path, out);
 }

@@ -27,6 +27,8 @@ export interface PulidHyper extends BaseHyper, StageSettings {
   from: string;
   /** Draw the ID condition from another image of the same identity instead of the trained image itself. */
   idFromOtherImage: boolean;
+  /** Decay of an exponential moving average of the adapter's weights (0 = none); the export is the average. */
+  emaDecay: number;
   /** Steps between sample grids (0 = none); rows of the grid. */
   sampleEvery: number;
   sampleRows: number;
@@ -53,7 +55,7 @@ export const PULID_DEFAULTS: PulidHyper = {
   steps: 300, batch: 4, lr: 1e-4, warmup: 20, minLrRatio: 0.1, weightDecay: 0.01, clip: 1, seed: 81, dataSeed: 801, checkpointEvery: 25,
   stage: 1, naiveIdLoss: false, lambdaId: 1.0, lambdaAlignSem: 0.6, lambdaAlignLayout: 0.1,
   backpropSteps: 4, checkpointBlocks: false, faceThreshold: 0.5, diffusionUnet: "base",
-  from: "", idFromOtherImage: false, sampleEvery: 50, sampleRows: 4,
+  from: "", idFromOtherImage: false, emaDecay: 0, sampleEvery: 50, sampleRows: 4,
 };
 
 /** The file name of the exported adapter (the models layout's converted-v1 slot). */
@@ -84,12 +86,15 @@ export function pulidRecipe(source: PulidSource, defaults: Partial<PulidHyper> =
     createModel(h) {
       checkStage(h);
       const f = openSync(h);
-      return (adapter = new PulidAdapter(f.encoder, f.student, h.from));
+      return (adapter = new PulidAdapter(f.encoder, f.student, h.from, h.emaDecay));
     },
     graph(model, h) {
       const g = buildStageGraph(model as PulidAdapter, openSync(h), h);
       names = g.names;
       return { inputs: g.inputs, loss: g.loss, metrics: g.metrics };
+    },
+    afterStep() {
+      adapter?.updateEma();
     },
     async batch(step, h) {
       return orderFeeds(names, await source.data(step, h, openSync(h)));

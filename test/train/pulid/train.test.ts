@@ -86,13 +86,24 @@ test("stages 1 -> 2 -> 3 from each other's adapters: every term logged, frozen n
   }
 });
 
-test("an interrupted and resumed run equals an uninterrupted one bit for bit", async () => {
+test("an interrupted and resumed run (with an EMA of the weights) equals an uninterrupted one bit for bit", async () => {
   const root = mkdtempSync(join(tmpdir(), "pulid-resume-"));
   try {
     // Stage 1 keeps the test fast (a stage-2 graph compiles in ~5 s, three times here); resume is the harness's,
     // what is PuLID's is that the data and the adapter checkpoint replay exactly.
-    const o = { stage: 1 as const, steps: 3, batch: 2, checkpointEvery: 10, idFromOtherImage: true };
-    await trainRecipe(pulidRecipe(tinySource()), { out: join(root, "a"), overrides: o });
+    const o = { stage: 1 as const, steps: 3, batch: 2, checkpointEvery: 10, idFromOtherImage: true, emaDecay: 0.5 };
+    const full = await trainRecipe(pulidRecipe(tinySource()), { out: join(root, "a"), overrides: o });
+    // The export is the moving average, not the last weights.
+    const adapter = full.model as PulidAdapter;
+    const file = SafetensorsFile.open(exported(join(root, "a")));
+    try {
+      adapter.published().forEach(([k, p], i) => {
+        assert.deepEqual(file.read(k).data, adapter.ema[i]!.weight.get().data, `${k} is the EMA`);
+        if (k === "id_adapter.body.0.weight") assert.notDeepEqual(file.read(k).data, p.get().data);
+      });
+    } finally {
+      file.close();
+    }
     const cut = await trainRecipe(pulidRecipe(tinySource()), { out: join(root, "b"), overrides: o, stopAfter: 2 });
     assert.equal(cut.finished, false);
     await trainRecipe(pulidRecipe(tinySource()), { out: join(root, "b"), resume: true });
@@ -129,4 +140,17 @@ test("pulid train: one-line refusals, and a tiny naive-ID-loss run that exports 
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+});
+
+test("the EMA starts at the weights and moves by (1 - decay) of the gap each update", () => {
+  const f = tinySource().frozen({} as never);
+  const a = new PulidAdapter(TINY_ENCODER, f.student, "", 0.75).initialize(3);
+  const [name, p] = a.published()[0]!;
+  const before = Float32Array.from(p.get().data as Float32Array);
+  assert.deepEqual(a.ema[0]!.weight.get().data, before, `${name}: EMA starts at the weights`);
+  p.set(p.get().clone());
+  (p.get().data as Float32Array).forEach((_, i, d) => (d[i] = before[i]! + 4));
+  a.updateEma();
+  (a.ema[0]!.weight.get().data as Float32Array).forEach((v, i) => assert.ok(Math.abs(v - (before[i]! + 1)) < 1e-5, `${name}[${i}]`));
+  assert.equal(a.ema.length, a.published().length);
 });
