@@ -22,9 +22,7 @@ import { loadSdxlFolder } from "../../models/sdxl/folder.ts";
 import { encodeSdxlPrompts } from "../../models/sdxl/text-conditioning.ts";
 import { loadJudge, openJudge, type JudgeMeta, type JudgeVerdict } from "../../models/world/judge-file.ts";
 import { loadWorldClip, openWorldClip } from "../../models/world/clip-folder.ts";
-import { openScrfd } from "../../face/scrfd-model.ts";
-import { openArcFace } from "../../face/arcface-model.ts";
-import { FaceError } from "../../face/errors.ts";
+import { FaceSimilarity } from "../face-similarity.ts";
 import { rgbImage, type RgbImage } from "../../face/rgb-image.ts";
 import { sampleLatent } from "../../pulid/sampling.ts";
 import { ATTRIBUTE_VALUES, type Attributes, type ScalarAttributeKey } from "../../world/attributes.ts";
@@ -104,8 +102,7 @@ export async function evalGeneration(o: GenerationEvalOptions): Promise<Record<s
   const per = f.unet.config.in_channels * 16 * 16;
   const judgePath = join(o.perception, "judge.safetensors");
   const judge = openJudge(loadJudge(judgePath, JSON.parse(readFileSync(join(o.perception, "judge.json"), "utf8")) as JudgeMeta));
-  const detector = await openScrfd(join(o.perception, "detector.onnx"));
-  const faceNet = await openArcFace(join(o.perception, "face-metric.onnx"));
+  const faceSim = await FaceSimilarity.open(join(o.perception, "detector.onnx"), join(o.perception, "face-metric.onnx"));
   const clip = openWorldClip(loadWorldClip(join(o.perception, "clip-metric")));
   // The UNet on both CFG branches of a batch, and the VAE decoder, compiled once.
   const x = input("x", [2 * BATCH, per / 256, 16, 16]);
@@ -123,15 +120,7 @@ export async function evalGeneration(o: GenerationEvalOptions): Promise<Record<s
   const sampleFaces: Float32Array[] = [];
   const renderEmb: [Float32Array[], Float32Array[]] = [[], []];
   const renderFaces: Float32Array[] = [];
-  const faceEmbedding = async (img: RgbImage) => {
-    try {
-      const d = await detector.detect(img, { minFaceSize: 0 });
-      return (await faceNet.embed(img, d.face.kps)).normed;
-    } catch (e) {
-      if (e instanceof FaceError) return null;
-      throw e;
-    }
-  };
+  const faceEmbedding = (img: RgbImage) => faceSim.embed(img);
   const clipEmbed = async (rgbs: readonly Float32Array[]) => {
     const S = clip.imageSize;
     const batch = HostTensor.f32([rgbs.length, 3, S, S]);
@@ -208,7 +197,7 @@ export async function evalGeneration(o: GenerationEvalOptions): Promise<Record<s
       o.onProgress?.(s / BATCH + 1, N / BATCH);
     }
   } finally {
-    await Promise.all([unet.dispose(), vae.dispose(), judge.dispose(), detector.dispose(), faceNet.dispose(), clip.dispose()]);
+    await Promise.all([unet.dispose(), vae.dispose(), judge.dispose(), faceSim.dispose(), clip.dispose()]);
   }
   const accuracy = Object.fromEntries(CATEGORIES.map((k) => [k, hits.get(k)! / N]));
   const spread = meanPairwiseCos(sampleFaces);
