@@ -11,6 +11,7 @@ import { trainRecipe, RUN_FILES } from "../../train/harness/train-loop.ts";
 import { readLog } from "../../train/harness/run-log.ts";
 import { writeCurvePng, smoothCurve, type CurvePoint } from "../../train/harness/loss-curve.ts";
 import { pulidRecipe, PULID_CONFIGS, pulidSource, type PulidHyper, type PulidConfigName } from "../../train/pulid/index.ts";
+import { stopOnSigint } from "../stop-on-sigint.ts";
 
 export const TRAIN_HELP = `usage: pulid train --stage 1|2|3 --config tiny|world|sdxl --out DIR [options]
 
@@ -103,13 +104,7 @@ export const trainCommand: Command = {
       sampleEvery: flags["sample-every"] === undefined ? undefined : intFlag(flags, "sample-every", 50, 0, 10_000_000),
     };
     const source = pulidSource(config as PulidConfigName, typeof flags.models === "string" ? flags.models : undefined);
-    const stop = new AbortController();
-    const onSigint = () => {
-      if (stop.signal.aborted) process.exit(130);
-      process.stderr.write("\nstopping after this step (checkpoint first); Ctrl-C again to quit now\n");
-      stop.abort();
-    };
-    process.on("SIGINT", onSigint);
+    const stop = stopOnSigint();
     let bar: Progress | null = null;
     const out = flags.out;
     const recipe = pulidRecipe(source);
@@ -147,7 +142,7 @@ export const trainCommand: Command = {
       for (const f of r.exported) console.log(f);
       return 0;
     } finally {
-      process.off("SIGINT", onSigint);
+      stop.release();
     }
   },
 };

@@ -12,6 +12,7 @@ import { WORLD_RECIPES } from "../../train/world/index.ts";
 import { trainRecipe, RUN_FILES } from "../../train/harness/train-loop.ts";
 import { WORLD_EVALS, WORLD_MODELS_DIR } from "../../eval/world/index.ts";
 import { recordBars, shipRun } from "../../train/harness/ship.ts";
+import { stopOnSigint } from "../stop-on-sigint.ts";
 
 const names = () => Object.keys(WORLD_RECIPES).join(", ");
 
@@ -37,13 +38,7 @@ export async function worldTrain(argv: string[]): Promise<number> {
   const out = typeof flags.out === "string" ? flags.out : join("runs", name);
   const steps = flags.steps === undefined ? undefined : Number(flags.steps);
   if (steps !== undefined && (!Number.isInteger(steps) || steps < 1)) throw new UsageError(`--steps must be a positive integer, got '${flags.steps}'`);
-  const stop = new AbortController();
-  const onSigint = () => {
-    if (stop.signal.aborted) process.exit(130);
-    process.stderr.write("\nstopping after this step (checkpoint first); Ctrl-C again to quit now\n");
-    stop.abort();
-  };
-  process.on("SIGINT", onSigint);
+  const stop = stopOnSigint();
   let bar: Progress | null = null;
   try {
     const r = await trainRecipe(recipe, {
@@ -66,7 +61,7 @@ export async function worldTrain(argv: string[]): Promise<number> {
     for (const f of r.exported) console.log(f);
     return 0;
   } finally {
-    process.off("SIGINT", onSigint);
+    stop.release();
   }
 }
 
