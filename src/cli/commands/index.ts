@@ -5,6 +5,7 @@ import { parityMain } from "../parity.ts";
 export const COMMANDS: readonly Command[] = [
   { name: "demo", summary: "PuLID on the shipped world models: a held-out person in four prompts, without and with the ID", run: async (argv) => (await import("./demo.ts")).demoCommand.run(argv) },
   { name: "embed", summary: "photos of one person -> an ID embedding file (encode a face once)", run: async (argv) => (await import("./embed.ts")).embedCommand.run(argv) },
+  { name: "eval", summary: "the paper's benchmarks in the world: Face Sim, CLIP-T, CLIP-I, ground-truth measures, sweep, report.html", run: async (argv) => (await import("./eval.ts")).evalCommand.run(argv) },
   { name: "face", summary: "faces in photos: detect (boxes and landmarks with SCRFD)", run: async (argv) => (await import("./face.ts")).faceCommand.run(argv) },
   { name: "generate", summary: "photos of a face + a prompt -> PNGs of that person (PuLID on SDXL)", run: async (argv) => (await import("./generate.ts")).generateCommand.run(argv) },
   { name: "inspect", summary: "what a weights file holds: format, tensors, parameter count, architecture / PuLID version", run: async (argv) => (await import("./inspect.ts")).inspectCommand.run(argv) },

@@ -1,0 +1,228 @@
+/**
+ * One benchmark run, end to end: draw every image the plan needs for every method (through the resumable
+ * cache: an interrupted run redraws nothing), measure them with the perception models, score each method
+ * against the base at the same prompts and seeds, run the ID-weight sweep, and write `results.json`,
+ * `report.html` (self-contained) and `sweep.png` into the output folder.
+ */
+import { readFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { writeFileAtomic, writeFileAtomicSync } from "../../engine/atomic-write.ts";
+import { PulidError } from "../../engine/errors.ts";
+import type { RgbImage } from "../../face/rgb-image.ts";
+import { SPLITS } from "../../world/splits.ts";
+import type { GenerateOptions } from "../../pulid/options.ts";
+import { benchPlan, galleryPhoto, itemKey, referencePhoto, GALLERY_SIZE, type BenchItem, type BenchName, type BenchPlan, type PlanOptions } from "./plan.ts";
+import type { ResolvedMethod } from "./methods.ts";
+import type { BenchGenerator } from "./generator.ts";
+import { ImageCache, encodePng } from "./image-cache.ts";
+import { Perception, type Seen } from "./perception.ts";
+import { methodScores, type Measured, type MethodScores } from "./scores.ts";
+import { backgroundMask, keepMasked } from "./background.ts";
+import { unitCosine } from "./clip-scores.ts";
+import { paperNumbers } from "./paper-numbers.ts";
+import { renderSweepSvg, svgToPng, type SweepPoint } from "./sweep-plot.ts";
+import { writeReport, type GridRow } from "./report.ts";
+
+/** ID weights of the sweep (0 is the base's images). */
+export const SWEEP_SCALES: readonly number[] = [0, 0.25, 0.5, 0.8, 1, 1.5];
+
+export interface BenchRunOptions {
+  bench: BenchName;
+  plan?: PlanOptions;
+  methods: readonly ResolvedMethod[];
+  generator: BenchGenerator;
+  /** World perception models folder (detector, face-metric, clip-metric, judge). */
+  perception: string;
+  out: string;
+  /** What the images depend on besides methods and plan (the models folder), checked on resume. */
+  models: string;
+  /** ID weights of the sweep, and how many persons it uses (first seed, every prompt); null: no sweep. */
+  sweep?: { scales: readonly number[]; persons: number } | null;
+  /** Gallery of identity recovery: the first N test identities (default all 400). */
+  gallery?: number;
+  onProgress?(done: number, total: number, note: string): void;
+  signal?: AbortSignal;
+}
+
+export interface MethodResult extends MethodScores {
+  label: string;
+  adapter: string | null;
+  options: GenerateOptions;
+  /** The paper's [Face Sim, CLIP-T, CLIP-I] for the row this method reproduces (Table 2). */
+  paper: readonly [number, number, number] | null;
+}
+
+export interface BenchResults {
+  bench: BenchName;
+  benchmark: string;
+  plan: { persons: number; prompts: number; seeds: number; images_per_method: number };
+  methods: Record<string, MethodResult>;
+  sweep: SweepPoint[];
+  generated: number;
+  reused: number;
+  seconds: number;
+}
+
+interface Job {
+  cache: ImageCache;
+  name: string;
+  method: ResolvedMethod;
+  item: BenchItem;
+  options: GenerateOptions;
+}
+
+const scaleTag = (s: number) => `w${s.toFixed(2)}`;
+
+export async function runBench(o: BenchRunOptions): Promise<BenchResults> {
+  const t0 = performance.now();
+  const plan = benchPlan(o.bench, o.plan ?? {});
+  const base = o.methods.find((m) => m.spec.name === "base");
+  const others = o.methods.filter((m) => m.spec.name !== "base");
+  // The base's images do not depend on the adapter (id_scale 0): draw them with the first method's, so one pipeline serves both.
+  const baseMethod: ResolvedMethod = base ? { ...base, adapterPath: others[0]?.adapterPath } : { spec: { name: "base", adapter: null, options: { idScale: 0 }, label: "T2I w/o ID (id_scale 0)" }, adapterPath: others[0]?.adapterPath };
+  const imagesDir = join(o.out, "images");
+  const caches = new Map<string, ImageCache>();
+  const cacheFor = (m: ResolvedMethod) => {
+    let c = caches.get(m.spec.name);
+    if (!c) {
+      c = new ImageCache(join(imagesDir, m.spec.name));
+      c.checkKey({ models: o.models, size: plan.size, adapter: m.spec.name === "base" ? null : (m.adapterPath ?? "models folder"), options: m.spec.options });
+      caches.set(m.spec.name, c);
+    }
+    return c;
+  };
+  const jobs: Job[] = [];
+  const add = (m: ResolvedMethod, item: BenchItem, options: GenerateOptions, tag = "") =>
+    jobs.push({ cache: cacheFor(m), name: `${tag}${itemKey(item)}`, method: m, item, options });
+  for (const it of plan.items) add(baseMethod, it, { idScale: 0 });
+  for (const m of others) for (const it of plan.items) add(m, it, m.spec.options);
+  const sweepItems = o.sweep ? plan.items.filter((it) => it.person < o.sweep!.persons && it.seed === plan.items[0]!.seed) : [];
+  const sweepScales = o.sweep ? o.sweep.scales.filter((s) => s > 0) : [];
+  for (const m of others) {
+    for (const s of sweepScales) {
+      if (s === m.spec.options.idScale) continue;
+      for (const it of sweepItems) add(m, it, { ...m.spec.options, idScale: s }, `${scaleTag(s)}/`);
+    }
+  }
+
+  // 1. Draw (or read back) every image.
+  const refs = new Map(plan.persons.map((p) => [p, referencePhoto(plan, p)]));
+  const images = new Map<string, RgbImage>();
+  const full = (j: Job) => `${j.method.spec.name}/${j.name}`;
+  let done = 0;
+  for (const j of jobs) {
+    if (o.signal?.aborted) throw new PulidError("aborted", `stopped after ${done} of ${jobs.length} images; run the same command again to resume`);
+    const img = await j.cache.get(j.name, () =>
+      o.generator.generate({ adapterPath: j.method.adapterPath, personKey: `p${j.item.person}`, reference: refs.get(j.item.person)!, prompt: j.item.prompt.text, seed: j.item.seed, options: j.options }),
+    );
+    images.set(full(j), img);
+    o.onProgress?.(++done, jobs.length, `${j.method.spec.name} ${j.name}`);
+  }
+  await o.generator.dispose();
+
+  // 2. Measure.
+  const eyes = await Perception.open(o.perception);
+  try {
+    const seen = new Map<string, Seen>();
+    const names = [...images.keys()];
+    const seenList = await eyes.see(names.map((n) => images.get(n)!));
+    names.forEach((n, i) => seen.set(n, seenList[i]!));
+    const references = new Map<number, Float32Array | null>();
+    for (const [p, img] of refs) references.set(p, await eyes.faces.embed(img));
+    const nGallery = Math.min(GALLERY_SIZE, o.gallery ?? GALLERY_SIZE);
+    const gallery: Float32Array[] = [];
+    for (let k = 0; k < nGallery; k++) gallery.push((await eyes.faces.embed(galleryPhoto(k, plan.size))) ?? new Float32Array(1));
+    const galleryIndex = new Map<number, number>();
+    for (const p of plan.persons) {
+      const k = plan.benchmark.identities[p]! - SPLITS.test.start;
+      if (k < nGallery) galleryIndex.set(p, k);
+    }
+    const texts = new Map<string, Float32Array>();
+    for (const it of plan.items) if (!texts.has(it.prompt.text)) texts.set(it.prompt.text, await eyes.clip.text(it.prompt.text));
+
+    const measured = (method: string, items: readonly BenchItem[], tag = ""): Measured[] =>
+      items.map((item) => {
+        const n = `${method}/${tag}${itemKey(item)}`;
+        return { item, image: images.get(n)!, seen: seen.get(n)! };
+      });
+    const bgFeature = async (w: readonly Measured[], b: readonly Measured[]) => {
+      const pairs = w.map((x, i) => [x, b[i]!] as const).filter(([, y]) => y.seen.box);
+      const masked = pairs.flatMap(([x, y]) => {
+        const m = backgroundMask(y.image.width, y.image.height, y.seen.box!);
+        return [keepMasked(x.image, m), keepMasked(y.image, m)];
+      });
+      const e = await eyes.clip.images(masked);
+      let k = 0;
+      return w.map((_, i) => (b[i]!.seen.box ? 1 - unitCosine(e[2 * k]!, e[2 * k++ + 1]!) : null));
+    };
+    const without = measured("base", plan.items);
+    const scoreOf = async (m: ResolvedMethod | typeof baseMethod, withId: Measured[]): Promise<MethodResult> => ({
+      label: m.spec.label,
+      adapter: m.spec.name === "base" ? null : (m.adapterPath ?? null),
+      options: m.spec.options,
+      paper: paperNumbers(m.spec.name, o.bench),
+      ...methodScores({ withId, withoutId: without, references, texts, gallery, galleryIndex, bgFeature: await bgFeature(withId, without) }),
+    });
+    const methods: Record<string, MethodResult> = {};
+    if (base) methods.base = await scoreOf(baseMethod, without);
+    for (const m of others) methods[m.spec.name] = await scoreOf(m, measured(m.spec.name, plan.items));
+
+    // 3. The sweep: Face Sim and CLIP-I at each ID weight, on the sweep's items.
+    const sweep: SweepPoint[] = [];
+    const sweepBase = measured("base", sweepItems);
+    for (const m of others) {
+      for (const s of o.sweep ? o.sweep.scales : []) {
+        const w = s === 0 ? sweepBase : measured(m.spec.name, sweepItems, s === m.spec.options.idScale ? "" : `${scaleTag(s)}/`);
+        const sc = methodScores({ withId: w, withoutId: sweepBase, references, texts, gallery: [], galleryIndex: new Map(), bgFeature: [] });
+        sweep.push({ method: m.spec.name, idScale: s, faceSim: sc.face_sim, clipI: sc.clip_i });
+      }
+    }
+
+    let generated = 0;
+    let reused = 0;
+    for (const c of caches.values()) {
+      generated += c.generated;
+      reused += c.reused;
+    }
+    const results: BenchResults = {
+      bench: o.bench,
+      benchmark: plan.benchmark.name,
+      plan: { persons: plan.persons.length, prompts: new Set(plan.items.filter((i) => !i.faceSim).map((i) => i.prompt.id)).size, seeds: new Set(plan.items.map((i) => i.seed)).size, images_per_method: plan.items.length },
+      methods,
+      sweep,
+      generated,
+      reused,
+      seconds: (performance.now() - t0) / 1000,
+    };
+    mkdirSync(o.out, { recursive: true });
+    writeFileAtomicSync(join(o.out, "results.json"), JSON.stringify(results, null, 1));
+    const svg = sweep.length ? await renderSweepSvg(sweep, `${plan.benchmark.name}: ID-weight sweep`) : null;
+    if (svg) await writeFileAtomic(join(o.out, "sweep.png"), await svgToPng(svg));
+    await writeFileAtomic(join(o.out, "report.html"), new TextEncoder().encode(writeReport(results, { grid: await gridRows(plan, o.methods.length ? [baseMethod, ...others] : [], caches, refs), sweepSvg: svg })));
+    return results;
+  } finally {
+    await eyes.dispose();
+  }
+}
+
+/** The report's pictures: the first two persons, first seed, Face Sim prompt + one prompt per category. */
+async function gridRows(plan: BenchPlan, methods: readonly ResolvedMethod[], caches: Map<string, ImageCache>, refs: Map<number, RgbImage>): Promise<GridRow[]> {
+  const seed = plan.items[0]!.seed;
+  const seenPrompts = new Set<string>();
+  const rows: GridRow[] = [];
+  for (const it of plan.items) {
+    if (it.person > 1 || it.seed !== seed) continue;
+    const k = `${it.person}/${it.prompt.category}/${it.faceSim}`;
+    if (seenPrompts.has(k)) continue;
+    seenPrompts.add(k);
+    rows.push({
+      person: it.person,
+      prompt: it.prompt.text,
+      category: it.faceSim ? "Face Sim" : it.prompt.category,
+      seed: it.seed,
+      reference: await encodePng(refs.get(it.person)!),
+      cells: methods.map((m) => ({ method: m.spec.name, png: readFileSync(caches.get(m.spec.name)!.path(itemKey(it))) })),
+    });
+  }
+  return rows;
+}
