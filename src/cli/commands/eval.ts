@@ -6,6 +6,7 @@
 import { resolve } from "node:path";
 import { intFlag, parseFlags, UsageError, type Command } from "../command.ts";
 import { Progress } from "../progress.ts";
+import { stopOnSigint } from "../stop-on-sigint.ts";
 import { BENCH_NAMES, METHOD_NAMES, SWEEP_SCALES, pipelineGenerator, resolveMethods, runBench, type BenchGenerator, type BenchName, type BenchResults } from "../../eval/bench/index.ts";
 import { nodePlatform } from "../../node/pulid-platform.ts";
 
@@ -79,9 +80,8 @@ export async function runEvalCommand(argv: string[], deps: EvalDeps = {}): Promi
     ...(flags.persons !== undefined ? { persons: intFlag(flags, "persons", 0, 1, 120) } : {}),
     ...(flags.seeds !== undefined ? { seeds: intFlag(flags, "seeds", 0, 1, 4) } : {}),
   };
-  const stop = new AbortController();
-  const onSigint = () => stop.abort();
-  process.once("SIGINT", onSigint);
+  // Ctrl-C: the image being drawn is finished and stored, so the same command resumes from there.
+  const stop = stopOnSigint();
   let bar: Progress | null = null;
   let results: BenchResults;
   try {
@@ -103,7 +103,7 @@ export async function runEvalCommand(argv: string[], deps: EvalDeps = {}): Promi
       signal: stop.signal,
     });
   } finally {
-    process.off("SIGINT", onSigint);
+    stop.release();
   }
   const out = resolve(flags.out);
   if (flags.json) {
