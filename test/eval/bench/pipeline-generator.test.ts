@@ -1,0 +1,95 @@
+/**
+ * The real generator (`pipelineGenerator`: PulidPipeline, one pipeline per adapter) on a tiny models folder in the
+ * world layout (random diffusion parts beside the shipped face models, test/train/pulid/world-folder.ts) with two
+ * random adapters: the base (id_scale 0) is the same image whichever adapter is loaded, two adapters give two
+ * different with-ID images, and a whole `runBench` goes through the pipeline, the cache and the perception models.
+ */
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { HostTensor } from "../../../src/engine/host-tensor.ts";
+import { Rng } from "../../../src/engine/rng.ts";
+import { saveSafetensors } from "../../../src/engine/io/safetensors.ts";
+import { IDEncoder } from "../../../src/models/pulid/id-encoder.ts";
+import { UNet2DConditionModel } from "../../../src/models/unet/unet2d-condition.ts";
+import { readOnnxWeights } from "../../../src/train/pulid/onnx-module.ts";
+import { pipelineGenerator, resolveMethods, runBench } from "../../../src/eval/bench/index.ts";
+import { benchPlan, referencePhoto } from "../../../src/eval/bench/plan.ts";
+import { TINY_WORLD_UNET } from "../../world-models/sdxl-world-parts.ts";
+import { writeWorldModelsFolder } from "../../train/pulid/world-folder.ts";
+
+const WORLD = resolve(import.meta.dirname, "..", "..", "..", "models", "world");
+let dir = "";
+let models = "";
+let adapters = "";
+
+/** A random v1 adapter for the tiny world UNet, in the published layout (safetensors). */
+async function writeAdapter(path: string, seed: number): Promise<void> {
+  const faceDim = readOnnxWeights(join(WORLD, "face-id.onnx"), "net.").tensors.get("fc.weight")!.shape[0]!;
+  const enc = new IDEncoder({ width: faceDim + 128, context_dim: TINY_WORLD_UNET.cross_attention_dim as number, num_token: 5, vit_dim: 64, num_vit_layers: 5 }).initialize(seed);
+  const out = new Map<string, HostTensor>([...enc.stateDict()].map(([k, v]) => [`id_adapter.${k}`, v] as const));
+  const rng = new Rng(seed + 1);
+  const tokenDim = enc.config.context_dim;
+  new UNet2DConditionModel(TINY_WORLD_UNET).attentionLayers().forEach((a, k) => {
+    if (!a.isCrossAttention) return;
+    for (const n of ["id_to_k", "id_to_v"]) {
+      const w = new Float32Array(a.innerDim * tokenDim);
+      rng.fillUniform(w, -0.5, 0.5);
+      out.set(`id_adapter_attn_layers.${k}.${n}.weight`, new HostTensor("float32", [a.innerDim, tokenDim], w));
+    }
+  });
+  await saveSafetensors(path, out);
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), "pulid-eval-pipe-"));
+  models = await writeWorldModelsFolder(join(dir, "models"));
+  await writeAdapter(join(models, "pulid_v1.safetensors"), 3);
+  adapters = join(dir, "adapters");
+  mkdirSync(adapters);
+  await writeAdapter(join(adapters, "stage1.safetensors"), 4);
+  await writeAdapter(join(adapters, "stage3.safetensors"), 5);
+});
+after(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+test("id_scale 0 is the same image with any adapter; two adapters differ with the ID", async () => {
+  const plan = benchPlan("divid120", { persons: 1 });
+  const g = pipelineGenerator(models);
+  const job = (adapterPath: string | undefined, idScale: number) => ({ adapterPath, personKey: "p0", reference: referencePhoto(plan, 0), prompt: "portrait, photo, a person", seed: 3, options: { idScale, numZero: 0, ortho: "off" as const } });
+  try {
+    const baseA = await g.generate(job(undefined, 0));
+    const withA = await g.generate(job(undefined, 1));
+    const baseB = await g.generate(job(join(adapters, "stage1.safetensors"), 0));
+    const withB = await g.generate(job(join(adapters, "stage1.safetensors"), 1));
+    assert.equal(baseA.width, 64);
+    assert.deepEqual(baseA.data, baseB.data);
+    assert.notDeepEqual(withA.data, withB.data);
+    assert.notDeepEqual(withA.data, baseA.data);
+  } finally {
+    await g.dispose();
+  }
+});
+
+test("runBench through the real pipeline", async () => {
+  const out = join(dir, "run");
+  const r = await runBench({
+    bench: "divid120",
+    plan: { persons: 1, prompts: 1, seeds: 1 },
+    methods: resolveMethods(["base", "stage1", "stage3"], adapters),
+    generator: pipelineGenerator(models),
+    perception: WORLD,
+    out,
+    models,
+    sweep: { scales: [0, 1], persons: 1 },
+    gallery: 4,
+  });
+  assert.equal(r.generated, 3 * 2 + 2 * 2);
+  assert.deepEqual(Object.keys(r.methods), ["base", "stage1", "stage3"]);
+  assert.ok(r.methods.stage1!.clip_i! < 0.999999, "the adapter changes the image");
+  assert.equal(r.methods.stage3!.adapter, join(adapters, "stage3.safetensors"));
+  assert.equal(r.methods.base!.adapter, null);
+});
