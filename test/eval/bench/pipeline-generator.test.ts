@@ -9,48 +9,25 @@ import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { HostTensor } from "../../../src/engine/host-tensor.ts";
-import { Rng } from "../../../src/engine/rng.ts";
-import { saveSafetensors } from "../../../src/engine/io/safetensors.ts";
-import { IDEncoder } from "../../../src/models/pulid/id-encoder.ts";
-import { UNet2DConditionModel } from "../../../src/models/unet/unet2d-condition.ts";
-import { readOnnxWeights } from "../../../src/train/pulid/onnx-module.ts";
 import { pipelineGenerator, resolveMethods, runBench } from "../../../src/eval/bench/index.ts";
 import { benchPlan, referencePhoto } from "../../../src/eval/bench/plan.ts";
 import { TINY_WORLD_UNET } from "../../world-models/sdxl-world-parts.ts";
 import { writeWorldModelsFolder } from "../../train/pulid/world-folder.ts";
+import { writeRandomWorldAdapter } from "./random-adapter.ts";
 
 const WORLD = resolve(import.meta.dirname, "..", "..", "..", "models", "world");
 let dir = "";
 let models = "";
 let adapters = "";
 
-/** A random v1 adapter for the tiny world UNet, in the published layout (safetensors). */
-async function writeAdapter(path: string, seed: number): Promise<void> {
-  const faceDim = readOnnxWeights(join(WORLD, "face-id.onnx"), "net.").tensors.get("fc.weight")!.shape[0]!;
-  const enc = new IDEncoder({ width: faceDim + 128, context_dim: TINY_WORLD_UNET.cross_attention_dim as number, num_token: 5, vit_dim: 64, num_vit_layers: 5 }).initialize(seed);
-  const out = new Map<string, HostTensor>([...enc.stateDict()].map(([k, v]) => [`id_adapter.${k}`, v] as const));
-  const rng = new Rng(seed + 1);
-  const tokenDim = enc.config.context_dim;
-  new UNet2DConditionModel(TINY_WORLD_UNET).attentionLayers().forEach((a, k) => {
-    if (!a.isCrossAttention) return;
-    for (const n of ["id_to_k", "id_to_v"]) {
-      const w = new Float32Array(a.innerDim * tokenDim);
-      rng.fillUniform(w, -0.5, 0.5);
-      out.set(`id_adapter_attn_layers.${k}.${n}.weight`, new HostTensor("float32", [a.innerDim, tokenDim], w));
-    }
-  });
-  await saveSafetensors(path, out);
-}
-
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), "pulid-eval-pipe-"));
   models = await writeWorldModelsFolder(join(dir, "models"));
-  await writeAdapter(join(models, "pulid_v1.safetensors"), 3);
+  await writeRandomWorldAdapter(join(models, "pulid_v1.safetensors"), TINY_WORLD_UNET, 3);
   adapters = join(dir, "adapters");
   mkdirSync(adapters);
-  await writeAdapter(join(adapters, "stage1.safetensors"), 4);
-  await writeAdapter(join(adapters, "stage3.safetensors"), 5);
+  await writeRandomWorldAdapter(join(adapters, "stage1.safetensors"), TINY_WORLD_UNET, 4);
+  await writeRandomWorldAdapter(join(adapters, "stage3.safetensors"), TINY_WORLD_UNET, 5);
 });
 after(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
