@@ -4,7 +4,8 @@
  * against the base at the same prompts and seeds, run the ID-weight sweep, and write `results.json`,
  * `report.html` (self-contained) and `sweep.png` into the output folder.
  */
-import { readFileSync, mkdirSync } from "node:fs";
+import { existsSync, readFileSync, mkdirSync } from "node:fs";
+import { fingerprintFile } from "../../node/pulid-platform.ts";
 import { join } from "node:path";
 import { writeFileAtomic, writeFileAtomicSync } from "../../engine/atomic-write.ts";
 import { PulidError } from "../../engine/errors.ts";
@@ -86,7 +87,9 @@ export async function runBench(o: BenchRunOptions): Promise<BenchResults> {
     let c = caches.get(m.spec.name);
     if (!c) {
       c = new ImageCache(join(imagesDir, m.spec.name));
-      c.checkKey({ models: o.models, size: plan.size, adapter: m.spec.name === "base" ? null : (m.adapterPath ?? "models folder"), options: m.spec.options });
+      // The adapter's fingerprint too: a retrained adapter at the same path must not reuse the old images.
+      const adapter = m.spec.name === "base" ? null : m.adapterPath === undefined ? "models folder" : `${m.adapterPath} ${existsSync(m.adapterPath) ? fingerprintFile(m.adapterPath) : "missing"}`;
+      c.checkKey({ models: o.models, size: plan.size, adapter, options: m.spec.options });
       caches.set(m.spec.name, c);
     }
     return c;

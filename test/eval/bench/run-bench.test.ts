@@ -91,6 +91,14 @@ test("a cache made with other settings is refused, naming the field", async () =
   const out = join(dir, "mismatch");
   await runBench(opts(out, { methods: resolveMethods(["base"], adapters), sweep: null }));
   await assert.rejects(runBench(opts(out, { methods: resolveMethods(["base"], adapters), sweep: null, models: "other" })), /models = "fake", this run has "other"/);
+  // A retrained adapter at the same path is another adapter.
+  const own = join(dir, "own-adapters");
+  mkdirSync(own);
+  writeFileSync(join(own, "stage1.safetensors"), "first");
+  const run = () => runBench(opts(join(dir, "retrained"), { methods: resolveMethods(["base", "stage1"], own), plan: { persons: 1, prompts: 1, seeds: 1 }, sweep: null }));
+  await run();
+  writeFileSync(join(own, "stage1.safetensors"), "second");
+  await assert.rejects(run(), (e: Error & { code?: string }) => e.code === "cache_mismatch" && /adapter = /.test(e.message));
 });
 
 test("pulid eval --json: the last line is one object with the issue's keys per method", async () => {
