@@ -82,7 +82,7 @@ export async function runEvalCommand(argv: string[], deps: EvalDeps = {}): Promi
   };
   // Ctrl-C: the image being drawn is finished and stored, so the same command resumes from there.
   const stop = stopOnSigint();
-  let bar: Progress | null = null;
+  const bars = new Map<string, { bar: Progress; at: number }>();
   let results: BenchResults;
   try {
     results = await runBench({
@@ -95,10 +95,12 @@ export async function runEvalCommand(argv: string[], deps: EvalDeps = {}): Promi
       models: resolve(models ?? WORLD_MODELS_DIR),
       sweep: scales && names.some((n) => n !== "base") ? { scales, persons: intFlag(flags, "sweep-persons", quick ? 1 : 8, 1, 120) } : null,
       ...(flags.gallery !== undefined ? { gallery: intFlag(flags, "gallery", 400, 1, 400) } : {}),
-      onProgress: (done, total, note) => {
-        bar ??= new Progress("eval", total);
-        bar.tick(1, note);
-        if (done === total) bar.done();
+      onProgress: (done, total, note, phase) => {
+        let b = bars.get(phase);
+        if (!b) bars.set(phase, (b = { bar: new Progress(phase.padEnd(7), total), at: 0 }));
+        b.bar.tick(done - b.at, note);
+        b.at = done;
+        if (done === total) b.bar.done();
       },
       signal: stop.signal,
     });

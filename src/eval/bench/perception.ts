@@ -50,7 +50,8 @@ export class Perception {
     }
   }
 
-  async see(imgs: readonly RgbImage[]): Promise<Seen[]> {
+  /** Measures images in batches; `onBatch(done)` after each batch. */
+  async see(imgs: readonly RgbImage[], onBatch?: (done: number) => void): Promise<Seen[]> {
     const out: Seen[] = [];
     for (let s = 0; s < imgs.length; s += BATCH) {
       const chunk = imgs.slice(s, s + BATCH);
@@ -60,6 +61,7 @@ export class Perception {
         const face = await this.faces.embed(img);
         out.push({ box: face ? await this.box(img) : null, face, clip: clips[i]!, verdict: verdicts[i]! });
       }
+      onBatch?.(out.length);
     }
     return out;
   }

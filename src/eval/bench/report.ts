@@ -23,7 +23,8 @@ export interface ReportExtras {
 }
 
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
-const fmt = (v: number | null | undefined, digits = 3) => (v === null || v === undefined ? "–" : v.toFixed(digits));
+// `+ 0` turns the -0 that toFixed keeps for tiny negatives ("-0.000") into 0.
+const fmt = (v: number | null | undefined, digits = 3) => (v === null || v === undefined ? "–" : (Number(v.toFixed(digits)) + 0).toFixed(digits));
 const img = (png: Uint8Array, alt: string) => `<img src="data:image/png;base64,${Buffer.from(png).toString("base64")}" alt="${esc(alt)}" width="128" height="128">`;
 
 function table(head: readonly string[], rows: readonly (readonly string[])[], caption: string): string {

@@ -41,7 +41,8 @@ export interface BenchRunOptions {
   sweep?: { scales: readonly number[]; persons: number } | null;
   /** Gallery of identity recovery: the first N test identities (default all 400). */
   gallery?: number;
-  onProgress?(done: number, total: number, note: string): void;
+  /** Progress of each phase: drawing images (note: the image), then measuring them. */
+  onProgress?(done: number, total: number, note: string, phase: "draw" | "measure"): void;
   signal?: AbortSignal;
 }
 
@@ -119,7 +120,7 @@ export async function runBench(o: BenchRunOptions): Promise<BenchResults> {
       o.generator.generate({ adapterPath: j.method.adapterPath, personKey: `p${j.item.person}`, reference: refs.get(j.item.person)!, prompt: j.item.prompt.text, seed: j.item.seed, options: j.options }),
     );
     images.set(full(j), img);
-    o.onProgress?.(++done, jobs.length, `${j.method.spec.name} ${j.name}`);
+    o.onProgress?.(++done, jobs.length, `${j.method.spec.name} ${j.name}`, "draw");
   }
   await o.generator.dispose();
 
@@ -128,7 +129,10 @@ export async function runBench(o: BenchRunOptions): Promise<BenchResults> {
   try {
     const seen = new Map<string, Seen>();
     const names = [...images.keys()];
-    const seenList = await eyes.see(names.map((n) => images.get(n)!));
+    const seenList = await eyes.see(
+      names.map((n) => images.get(n)!),
+      (k) => o.onProgress?.(k, names.length, "", "measure"),
+    );
     names.forEach((n, i) => seen.set(n, seenList[i]!));
     const references = new Map<number, Float32Array | null>();
     for (const [p, img] of refs) references.set(p, await eyes.faces.embed(img));
