@@ -41,18 +41,30 @@ export class ImageCache {
     return join(this.dir, `${name}.png`);
   }
 
-  /** The image `name`: read from disk when there, else made by `make` and stored. */
-  async get(name: string, make: () => Promise<RgbImage>): Promise<RgbImage> {
+  has(name: string): boolean {
+    return existsSync(this.path(name));
+  }
+
+  /** A stored image (counted as reused). */
+  async read(name: string): Promise<RgbImage> {
+    this.reused++;
+    const { data, info } = await sharp(this.path(name)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    return rgbImage(info.width, info.height, new Uint8Array(data.buffer, data.byteOffset, data.length));
+  }
+
+  /** Stores a newly drawn image (atomically: a stopped run never leaves half a PNG). */
+  async put(name: string, img: RgbImage): Promise<void> {
     const p = this.path(name);
-    if (existsSync(p)) {
-      this.reused++;
-      const { data, info } = await sharp(p).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-      return rgbImage(info.width, info.height, new Uint8Array(data.buffer, data.byteOffset, data.length));
-    }
-    const img = await make();
     mkdirSync(dirname(p), { recursive: true });
     await writeFileAtomic(p, await encodePng(img));
     this.generated++;
+  }
+
+  /** The image `name`: read from disk when there, else made by `make` and stored. */
+  async get(name: string, make: () => Promise<RgbImage>): Promise<RgbImage> {
+    if (this.has(name)) return this.read(name);
+    const img = await make();
+    await this.put(name, img);
     return img;
   }
 }

@@ -39,6 +39,8 @@ export interface BenchRunOptions {
   models: string;
   /** ID weights of the sweep, and how many persons it uses (first seed, every prompt); null: no sweep. */
   sweep?: { scales: readonly number[]; persons: number } | null;
+  /** Images per generateMany call, when the generator has it (default 16). */
+  batch?: number;
   /** Gallery of identity recovery: the first N test identities (default all 400). */
   gallery?: number;
   /** Progress of each phase: drawing images (note: the image), then measuring them. */
@@ -114,14 +116,33 @@ export async function runBench(o: BenchRunOptions): Promise<BenchResults> {
   const images = new Map<string, RgbImage>();
   const full = (j: Job) => `${j.method.spec.name}/${j.name}`;
   let done = 0;
-  for (const j of jobs) {
+  const request = (j: Job) => ({ adapterPath: j.method.adapterPath, personKey: `p${j.item.person}`, reference: refs.get(j.item.person)!, prompt: j.item.prompt.text, seed: j.item.seed, options: j.options });
+  const settings = (j: Job) => JSON.stringify([j.method.spec.name, j.method.adapterPath, j.options]);
+  const batchSize = o.generator.generateMany ? (o.batch ?? 16) : 1;
+  let batch: Job[] = [];
+  // Each drawn batch is stored before the next starts, so a stop loses at most the batch being drawn.
+  const drawBatch = async () => {
+    if (!batch.length) return;
+    const b = batch;
+    batch = [];
     if (o.signal?.aborted) throw new PulidError("aborted", `stopped after ${done} of ${jobs.length} images; run the same command again to resume`);
-    const img = await j.cache.get(j.name, () =>
-      o.generator.generate({ adapterPath: j.method.adapterPath, personKey: `p${j.item.person}`, reference: refs.get(j.item.person)!, prompt: j.item.prompt.text, seed: j.item.seed, options: j.options }),
-    );
-    images.set(full(j), img);
-    o.onProgress?.(++done, jobs.length, `${j.method.spec.name} ${j.name}`, "draw");
+    const imgs = o.generator.generateMany && b.length > 1 ? await o.generator.generateMany(b.map(request)) : [await o.generator.generate(request(b[0]!))];
+    for (const [k, j] of b.entries()) {
+      await j.cache.put(j.name, imgs[k]!);
+      images.set(full(j), imgs[k]!);
+      o.onProgress?.(++done, jobs.length, `${j.method.spec.name} ${j.name}`, "draw");
+    }
+  };
+  for (const j of jobs) {
+    if (j.cache.has(j.name)) {
+      images.set(full(j), await j.cache.read(j.name));
+      o.onProgress?.(++done, jobs.length, `${j.method.spec.name} ${j.name} (cached)`, "draw");
+      continue;
+    }
+    if (batch.length && (settings(batch[0]!) !== settings(j) || batch.length >= batchSize)) await drawBatch();
+    batch.push(j);
   }
+  await drawBatch();
   await o.generator.dispose();
 
   // 2. Measure.

@@ -51,6 +51,25 @@ test("id_scale 0 is the same image with any adapter; two adapters differ with th
   }
 });
 
+test("batched generation draws the pipeline's own images (same persons, prompts, seeds)", async () => {
+  const plan = benchPlan("divid120", { persons: 3 });
+  const g = pipelineGenerator(models);
+  const jobs = [0, 1, 2].map((p) => ({ adapterPath: undefined, personKey: `p${p}`, reference: referencePhoto(plan, p), prompt: ["portrait, photo, a person", "portrait, pencil sketch, a person", "portrait, photo, a person, on a beach at sunset"][p]!, seed: 10 + p, options: { idScale: 5, numZero: 0, ortho: "off" as const } }));
+  try {
+    const many = await g.generateMany!(jobs);
+    for (const [i, job] of jobs.entries()) {
+      const one = await g.generate(job);
+      let worst = 0;
+      for (let k = 0; k < one.data.length; k++) worst = Math.max(worst, Math.abs(one.data[k]! - many[i]!.data[k]!));
+      assert.ok(worst <= 2, `image ${i}: batched differs from generate by ${worst} levels`);
+    }
+    assert.notDeepEqual(many[0]!.data, many[1]!.data);
+    await assert.rejects(g.generateMany!([jobs[0]!, { ...jobs[1]!, options: { idScale: 0.5 } }]), /mixes generation settings/);
+  } finally {
+    await g.dispose();
+  }
+});
+
 test("runBench through the real pipeline", async () => {
   const out = join(dir, "run");
   const r = await runBench({
