@@ -41,6 +41,8 @@ options:
   --sweep LIST       ID weights of the sweep (default ${SWEEP_SCALES.join(",")}); none: no sweep
   --sweep-persons N  identities in the sweep (first seed, every prompt; default 8, quick 1)
   --persons N        keep the first N identities;  --seeds N  keep the first N seeds
+  --batch N          images per batched UNet call (default 16; images of one method and ID weight)
+  --gallery N        identity recovery among the first N test identities (default all 400)
   --json             print one JSON object as the last line: {"bench", "methods": {NAME: {"face_sim", "clip_t",
                      "clip_i", "face_rate", "bg_disruption", "layout_iou", ...}}, "sweep": [...]}
 
@@ -60,7 +62,7 @@ function parseScales(v: string): number[] | null {
 
 export async function runEvalCommand(argv: string[], deps: EvalDeps = {}): Promise<number> {
   const { flags } = parseFlags(argv, {
-    strings: ["bench", "out", "methods", "adapters", "models", "perception", "sweep", "sweep-persons", "persons", "seeds", "gallery"],
+    strings: ["bench", "out", "methods", "adapters", "models", "perception", "sweep", "sweep-persons", "persons", "seeds", "gallery", "batch"],
     booleans: ["quick", "json"],
   });
   if (flags.help) return (console.log(EVAL_HELP), 0);
@@ -95,6 +97,7 @@ export async function runEvalCommand(argv: string[], deps: EvalDeps = {}): Promi
       models: resolve(models ?? WORLD_MODELS_DIR),
       sweep: scales && names.some((n) => n !== "base") ? { scales, persons: intFlag(flags, "sweep-persons", quick ? 1 : 8, 1, 120) } : null,
       ...(flags.gallery !== undefined ? { gallery: intFlag(flags, "gallery", 400, 1, 400) } : {}),
+      batch: intFlag(flags, "batch", 16, 1, 256),
       onProgress: (done, total, note, phase) => {
         let b = bars.get(phase);
         if (!b) bars.set(phase, (b = { bar: new Progress(phase.padEnd(7), total), at: 0 }));

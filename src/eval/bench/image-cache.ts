@@ -48,6 +48,11 @@ export class ImageCache {
   /** A stored image (counted as reused). */
   async read(name: string): Promise<RgbImage> {
     this.reused++;
+    return this.load(name);
+  }
+
+  /** A stored image, not counted (reading back what this run already accounted for). */
+  async load(name: string): Promise<RgbImage> {
     const { data, info } = await sharp(this.path(name)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
     return rgbImage(info.width, info.height, new Uint8Array(data.buffer, data.byteOffset, data.length));
   }

@@ -16,7 +16,7 @@ import { benchPlan, galleryPhoto, itemKey, referencePhoto, GALLERY_SIZE, type Be
 import type { ResolvedMethod } from "./methods.ts";
 import type { BenchGenerator } from "./generator.ts";
 import { ImageCache, encodePng } from "./image-cache.ts";
-import { Perception, type Seen } from "./perception.ts";
+import { Perception } from "./perception.ts";
 import { methodScores, type Measured, type MethodScores } from "./scores.ts";
 import { backgroundMask, keepMasked } from "./background.ts";
 import { unitCosine } from "./clip-scores.ts";
@@ -111,10 +111,8 @@ export async function runBench(o: BenchRunOptions): Promise<BenchResults> {
     }
   }
 
-  // 1. Draw (or read back) every image.
+  // 1. Draw every image that is not on disk yet (nothing is kept in memory: a full run is ~10^5 images).
   const refs = new Map(plan.persons.map((p) => [p, referencePhoto(plan, p)]));
-  const images = new Map<string, RgbImage>();
-  const full = (j: Job) => `${j.method.spec.name}/${j.name}`;
   let done = 0;
   const request = (j: Job) => ({ adapterPath: j.method.adapterPath, personKey: `p${j.item.person}`, reference: refs.get(j.item.person)!, prompt: j.item.prompt.text, seed: j.item.seed, options: j.options });
   const settings = (j: Job) => JSON.stringify([j.method.spec.name, j.method.adapterPath, j.options]);
@@ -129,14 +127,13 @@ export async function runBench(o: BenchRunOptions): Promise<BenchResults> {
     const imgs = o.generator.generateMany && b.length > 1 ? await o.generator.generateMany(b.map(request)) : [await o.generator.generate(request(b[0]!))];
     for (const [k, j] of b.entries()) {
       await j.cache.put(j.name, imgs[k]!);
-      images.set(full(j), imgs[k]!);
       o.onProgress?.(++done, jobs.length, `${j.method.spec.name} ${j.name}`, "draw");
     }
   };
   for (const j of jobs) {
     if (j.cache.has(j.name)) {
-      images.set(full(j), await j.cache.read(j.name));
-      o.onProgress?.(++done, jobs.length, `${j.method.spec.name} ${j.name} (cached)`, "draw");
+      j.cache.reused++;
+      o.onProgress?.(++done, jobs.length, `${j.method.spec.name} ${j.name} (on disk)`, "draw");
       continue;
     }
     if (batch.length && (settings(batch[0]!) !== settings(j) || batch.length >= batchSize)) await drawBatch();
@@ -145,16 +142,9 @@ export async function runBench(o: BenchRunOptions): Promise<BenchResults> {
   await drawBatch();
   await o.generator.dispose();
 
-  // 2. Measure.
+  // 2. Measure, one method at a time against the base (only the base's images stay in memory).
   const eyes = await Perception.open(o.perception);
   try {
-    const seen = new Map<string, Seen>();
-    const names = [...images.keys()];
-    const seenList = await eyes.see(
-      names.map((n) => images.get(n)!),
-      (k) => o.onProgress?.(k, names.length, "", "measure"),
-    );
-    names.forEach((n, i) => seen.set(n, seenList[i]!));
     const references = new Map<number, Float32Array | null>();
     for (const [p, img] of refs) references.set(p, await eyes.faces.embed(img));
     const nGallery = Math.min(GALLERY_SIZE, o.gallery ?? GALLERY_SIZE);
@@ -168,11 +158,16 @@ export async function runBench(o: BenchRunOptions): Promise<BenchResults> {
     const texts = new Map<string, Float32Array>();
     for (const it of plan.items) if (!texts.has(it.prompt.text)) texts.set(it.prompt.text, await eyes.clip.text(it.prompt.text));
 
-    const measured = (method: string, items: readonly BenchItem[], tag = ""): Measured[] =>
-      items.map((item) => {
-        const n = `${method}/${tag}${itemKey(item)}`;
-        return { item, image: images.get(n)!, seen: seen.get(n)! };
-      });
+    let measuredCount = 0;
+    const measured = async (method: string, items: readonly BenchItem[], tag = ""): Promise<Measured[]> => {
+      const cache = caches.get(method)!;
+      const imgs: RgbImage[] = [];
+      for (const item of items) imgs.push(await cache.load(`${tag}${itemKey(item)}`));
+      const start = measuredCount;
+      const seen = await eyes.see(imgs, (k) => o.onProgress?.(start + k, jobs.length, method, "measure"));
+      measuredCount += imgs.length;
+      return items.map((item, i) => ({ item, image: imgs[i]!, seen: seen[i]! }));
+    };
     const bgFeature = async (w: readonly Measured[], b: readonly Measured[]) => {
       const pairs = w.map((x, i) => [x, b[i]!] as const).filter(([, y]) => y.seen.box);
       const masked = pairs.flatMap(([x, y]) => {
@@ -183,8 +178,8 @@ export async function runBench(o: BenchRunOptions): Promise<BenchResults> {
       let k = 0;
       return w.map((_, i) => (b[i]!.seen.box ? 1 - unitCosine(e[2 * k]!, e[2 * k++ + 1]!) : null));
     };
-    const without = measured("base", plan.items);
-    const scoreOf = async (m: ResolvedMethod | typeof baseMethod, withId: Measured[]): Promise<MethodResult> => ({
+    const without = await measured("base", plan.items);
+    const scoreOf = async (m: ResolvedMethod, withId: Measured[]): Promise<MethodResult> => ({
       label: m.spec.label,
       adapter: m.spec.name === "base" ? null : (m.adapterPath ?? null),
       options: m.spec.options,
@@ -193,14 +188,15 @@ export async function runBench(o: BenchRunOptions): Promise<BenchResults> {
     });
     const methods: Record<string, MethodResult> = {};
     if (base) methods.base = await scoreOf(baseMethod, without);
-    for (const m of others) methods[m.spec.name] = await scoreOf(m, measured(m.spec.name, plan.items));
-
-    // 3. The sweep: Face Sim and CLIP-I at each ID weight, on the sweep's items.
+    // The sweep: Face Sim and CLIP-I at each ID weight, on the sweep's items (weight 0: the base's images).
     const sweep: SweepPoint[] = [];
-    const sweepBase = measured("base", sweepItems);
+    const inSweep = new Set(sweepItems);
+    const sweepBase = without.filter((x) => inSweep.has(x.item));
     for (const m of others) {
+      const main = await measured(m.spec.name, plan.items);
+      methods[m.spec.name] = await scoreOf(m, main);
       for (const s of o.sweep ? o.sweep.scales : []) {
-        const w = s === 0 ? sweepBase : measured(m.spec.name, sweepItems, s === m.spec.options.idScale ? "" : `${scaleTag(s)}/`);
+        const w = s === 0 ? sweepBase : s === m.spec.options.idScale ? main.filter((x) => inSweep.has(x.item)) : await measured(m.spec.name, sweepItems, `${scaleTag(s)}/`);
         const sc = methodScores({ withId: w, withoutId: sweepBase, references, texts, gallery: [], galleryIndex: new Map(), bgFeature: [] });
         sweep.push({ method: m.spec.name, idScale: s, faceSim: sc.face_sim, clipI: sc.clip_i });
       }
