@@ -4,7 +4,7 @@
  * adapters are trained: a small plan through `runBench`, then drawing and measuring time per image, and the
  * full-run estimate for both benchmarks and every method.
  *
- *   node --import tsx tools/time-eval-world.ts [persons=1] [prompts=3] [seeds=2]
+ *   node --import tsx tools/time-eval-world.ts [persons=1] [prompts=3] [seeds=2] [batch=16]
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,7 +16,7 @@ import { METHOD_NAMES, SWEEP_SCALES, pipelineGenerator, resolveMethods, runBench
 import { writeWorldModelsFolder } from "../test/train/pulid/world-folder.ts";
 import { writeRandomWorldAdapter } from "../test/eval/bench/random-adapter.ts";
 
-const [persons, prompts, seeds] = [Number(process.argv[2] ?? 1), Number(process.argv[3] ?? 3), Number(process.argv[4] ?? 2)];
+const [persons, prompts, seeds, batch] = [Number(process.argv[2] ?? 1), Number(process.argv[3] ?? 3), Number(process.argv[4] ?? 2), Number(process.argv[5] ?? 16)];
 const root = mkdtempSync(join(tmpdir(), "pulid-time-eval-"));
 const models = await writeWorldModelsFolder(join(root, "models"), { unet: WORLD_UNET_CONFIG, vae: WORLD_VAE_CONFIG, text: CLIP_ID_CONFIG.text });
 await writeRandomWorldAdapter(join(models, "pulid_v1.safetensors"), WORLD_UNET_CONFIG, 3);
@@ -33,14 +33,16 @@ const r = await runBench({
   out: join(root, "eval"),
   models,
   sweep: null,
-  onProgress: (done) => {
-    if (done === 2) drawStart = performance.now(); // the first two include compiling
+  batch,
+  onProgress: (done, _total, _note, phase) => {
+    if (phase !== "draw") return;
+    if (done === batch) drawStart = performance.now(); // the first batch includes compiling
     drawn = done;
     drawEnd = performance.now();
   },
 });
 const total = (performance.now() - t0) / 1000;
-const perDraw = (drawEnd - drawStart) / 1000 / (drawn - 2);
+const perDraw = (drawEnd - drawStart) / 1000 / (drawn - batch);
 const perMeasure = (total - (drawEnd - t0) / 1000) / r.generated;
 // Images of a full run: persons x (20 prompts + Face Sim prompt) x 4 seeds per method, the base once; the sweep
 // (8 persons, first seed, 21 items) at each weight other than 0 and the method's own.
