@@ -1,7 +1,7 @@
 /**
  * PuLID generation speed and peak memory (issue 13).
  *
- *   npm run bench:generate [-- --json] [-- --world-only] [-- --images N] [-- --cache DIR] [-- --keep-loaded]
+ *   npm run bench:generate [-- --json] [-- --world-only] [-- --images N] [-- --cache DIR] [-- --keep-loaded] [-- --no-arena]
  *
  * - world: the shipped world models (`models/world/`, the no-argument `fromPretrained()`), 4 steps with CFG,
  *   ID encoding included, images/s (target >= 4). Skipped with a reason while that folder is incomplete; the
@@ -13,7 +13,8 @@
  *   SCRFD and ArcFace are small stand-in graphs (their cost is negligible next to SDXL's). The pipeline runs with
  *   `lowMemory` (each stage's sessions released once its output is computed; session builds are counted in the
  *   stage times); --keep-loaded measures the default, every stage's sessions staying resident (v1: 20.5 GiB).
- *   The child alone: node --import tsx bench/generate.ts --child v1|v1.1 --cache DIR [--keep-loaded].
+ *   --no-arena turns ONNX Runtime's memory arena off. The child alone: node --import tsx bench/generate.ts
+ *   --child v1|v1.1 --cache DIR [--keep-loaded] [--no-arena].
  *
  * With --json the last line is one JSON object with world_images_per_s, sdxl_v1_seconds_per_image,
  * sdxl_v1_peak_rss_gib, sdxl_v11_seconds_per_image, sdxl_v11_peak_rss_gib (null when skipped, with *_skipped).
@@ -87,7 +88,8 @@ async function runFull(version: "v1" | "v1.1"): Promise<void> {
   const photo = (await writePhotos(mkdtempSync(join(tmpdir(), "pulid-bench-photo-")))).face;
   const lowMemory = !args.includes("--keep-loaded");
   let t = performance.now();
-  const pipe = await PulidPipeline.fromPretrained(dir, { platform: nodePlatform, lowMemory });
+  const noArena = args.includes("--no-arena");
+  const pipe = await PulidPipeline.fromPretrained(dir, { platform: nodePlatform, lowMemory, ...(noArena ? { memoryArena: false } : {}) });
   const load = (performance.now() - t) / 1000;
   // Per stage: seconds (session build + run, + release with lowMemory), resident and peak RSS when it ends.
   // ONNX Runtime runs on the main thread, so RSS cannot be sampled during a run here; the peak (maxRSS) is
@@ -133,6 +135,7 @@ async function runFull(version: "v1" | "v1.1"): Promise<void> {
     JSON.stringify({
       version,
       low_memory: lowMemory,
+      memory_arena: !noArena,
       load_seconds: load,
       seconds_per_image: total,
       text_seconds: r.text!.seconds,
@@ -151,7 +154,7 @@ type ChildResult = Record<string, number> & { stages: Record<string, unknown>; l
 
 function child(version: string): Promise<ChildResult | { error: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ["--import", "tsx", import.meta.filename, "--child", version, "--cache", cache, ...(args.includes("--keep-loaded") ? ["--keep-loaded"] : [])], { maxBuffer: 1 << 24 }, (e, out, err) => {
+    execFile(process.execPath, ["--import", "tsx", import.meta.filename, "--child", version, "--cache", cache, ...["--keep-loaded", "--no-arena"].filter((f) => args.includes(f))], { maxBuffer: 1 << 24 }, (e, out, err) => {
       process.stderr.write(err);
       const last = out.trim().split("\n").pop() ?? "";
       try {

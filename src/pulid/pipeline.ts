@@ -33,9 +33,9 @@ export interface PipelineOptions extends SessionOptions {
    * sessions: weights, arenas) are released as soon as its output is computed, in the order ID encoder -> text
    * encoders -> UNet -> VAE, so only one stage's network is resident at a time; with `num` > 1 every latent is
    * sampled before the first decode, so the UNet is built once per call. Images are identical to the default;
-   * the price is rebuilding every session on each call (full-size SDXL: tens of seconds). It also turns ONNX
-   * Runtime's memory arena off unless `memoryArena` is given: with the arena, SDXL's UNet kept its first run's
-   * buffers beside the planned block of later runs (+2 GiB from the second step on). Default false.
+   * the price is rebuilding every session on each call (full-size SDXL: tens of seconds). ONNX Runtime's arena
+   * stays on unless `memoryArena: false` is given: without it, v1's UNet at batch 2 peaked higher (15.4 vs
+   * 11.4 GiB, freed buffers kept by the C allocator) and ran slower. Default false.
    */
   lowMemory?: boolean;
 }
@@ -101,9 +101,8 @@ export class PulidPipeline {
     readonly platform: PulidPlatform,
     opts: PipelineOptions = {},
   ) {
-    const { lowMemory = false, ...rest } = opts;
+    const { lowMemory = false, ...session } = opts;
     this.lowMemory = lowMemory;
-    const session: SessionOptions = lowMemory ? { memoryArena: false, ...rest } : rest;
     const m = models;
     const arcfaceDim = (m.idEncoder instanceof IDEncoder ? m.idEncoder.config.width : m.idEncoder.config.id_cond_dim) - m.eva.config.embed_dim;
     this.idRunner = new IdEncoderRunner(m.eva, m.idEncoder, arcfaceDim, session);

@@ -24,7 +24,7 @@ writes them to DIR as PNGs (each with its parameters and seed in a "parameters" 
   --json                print one JSON object {images: [{path, seed}], options, notes}
   --threads N           ONNX Runtime threads
   --low-memory          release each stage's networks once its output is computed (ID encoder, text encoders,
-                        UNet, VAE in turn): full-size SDXL fits in ~10 GiB instead of ~20, same images
+                        UNet, VAE in turn): full-size SDXL v1 peaks at 11.4 GiB instead of 20.5, same images
 generation options:
 ${optionHelp()}`;
 
