@@ -65,18 +65,23 @@ export async function worldTrain(argv: string[]): Promise<number> {
   }
 }
 
+/** The recipe name of `pulid train --config world` runs: shipping one puts its adapter at models/world/pulid_v1.safetensors. */
+const PULID_WORLD = "pulid-world";
+
 export const SHIP_HELP = `usage: pulid world ship <model> [--run DIR] [--models DIR]
 
 Copies a finished run's exported files (default run folder runs/<model>) into the models folder (default
-${WORLD_MODELS_DIR}) and records the recipe, data seed, steps, wall time and file hashes in its manifest.json.`;
+${WORLD_MODELS_DIR}) and records the recipe, data seed, steps, wall time and file hashes in its manifest.json.
+<model> ${PULID_WORLD} ships a \`pulid train --config world\` run's adapter (float16) as the demo's default.`;
 
 export async function worldShip(argv: string[]): Promise<number> {
   const { flags, positional } = parseFlags(argv, { strings: ["run", "models"], maxPositional: 1 });
   if (flags.help) return (console.log(SHIP_HELP), 0);
   const name = positional[0];
-  if (!name || !WORLD_RECIPES[name]) throw new UsageError(`world ship needs a model name (${names()})`);
+  if (!name || !(WORLD_RECIPES[name] || name === PULID_WORLD)) throw new UsageError(`world ship needs a model name (${names()}, or ${PULID_WORLD} for a pulid train --config world run)`);
   const modelsDir = typeof flags.models === "string" ? flags.models : WORLD_MODELS_DIR;
-  const e = await shipRun(typeof flags.run === "string" ? flags.run : join("runs", name), name, modelsDir);
+  // A PuLID stage exports float32 (the next stage starts from it); the world folder ships it as float16.
+  const e = await shipRun(typeof flags.run === "string" ? flags.run : join("runs", name), name, modelsDir, { float16: name === PULID_WORLD });
   for (const [f, info] of Object.entries(e.files)) console.log(`${join(modelsDir, f)}  ${(info.bytes / 1e6).toFixed(2)} MB  sha256 ${info.sha256.slice(0, 12)}`);
   return 0;
 }

@@ -10,6 +10,7 @@ import { PulidError } from "../../engine/errors.ts";
 import { writeFileAtomic, writeFileAtomicSync } from "../../engine/atomic-write.ts";
 import { RUN_FILES } from "./train-loop.ts";
 import { readLog } from "./run-log.ts";
+import { SafetensorsFile, encodeSafetensors } from "../../engine/io/safetensors.ts";
 
 export interface ManifestEntry {
   files: Record<string, { sha256: string; bytes: number }>;
@@ -51,8 +52,28 @@ export function sha256(path: string): string {
   return createHash("sha256").update(readFileSync(path)).digest("hex");
 }
 
+/** Options of {@link shipRun}. */
+export interface ShipOptions {
+  /**
+   * Store float32 tensors of the exported .safetensors files as float16 (recipes whose export stays float32
+   * because it also seeds the next run, e.g. a PuLID stage's adapter; the world folder ships 16-bit weights).
+   */
+  float16?: boolean;
+}
+
+/** The bytes a file ships as: as exported, or a safetensors file with float32 tensors cast to float16. */
+function shippedBytes(src: string, o: ShipOptions): Uint8Array | readonly Uint8Array[] {
+  if (!o.float16 || !src.endsWith(".safetensors")) return readFileSync(src);
+  const f = SafetensorsFile.open(src);
+  try {
+    return encodeSafetensors(new Map(f.keys().map((k) => [k, f.read(k)] as const).map(([k, t]) => [k, t.dtype === "float32" ? t.cast("float16") : t] as const)));
+  } finally {
+    f.close();
+  }
+}
+
 /** Copies a finished run's export into `modelsDir` and records it in the manifest; returns the entry. */
-export async function shipRun(runDir: string, name: string, modelsDir: string): Promise<ManifestEntry> {
+export async function shipRun(runDir: string, name: string, modelsDir: string, opts: ShipOptions = {}): Promise<ManifestEntry> {
   const exportDir = join(runDir, RUN_FILES.export);
   const recipePath = join(runDir, RUN_FILES.recipe);
   if (!existsSync(exportDir) || !existsSync(recipePath)) {
@@ -67,8 +88,9 @@ export async function shipRun(runDir: string, name: string, modelsDir: string): 
   for (const f of listFiles(exportDir)) {
     const src = join(exportDir, f);
     mkdirSync(dirname(join(modelsDir, f)), { recursive: true });
-    await writeFileAtomic(join(modelsDir, f), readFileSync(src));
-    files[f] = { sha256: sha256(src), bytes: statSync(src).size };
+    const dst = join(modelsDir, f);
+    await writeFileAtomic(dst, shippedBytes(src, opts));
+    files[f] = { sha256: sha256(dst), bytes: statSync(dst).size };
   }
   const last = log.at(-1);
   const entry: ManifestEntry = {
