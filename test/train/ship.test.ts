@@ -1,10 +1,12 @@
 /** Shipping keeps an export's sub-folders (a world CLIP ships one folder per tower) and records each file by its relative path. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { shipRun, readManifest } from "../../src/train/harness/ship.ts";
+import { HostTensor } from "../../src/engine/host-tensor.ts";
+import { SafetensorsFile, saveSafetensors } from "../../src/engine/io/safetensors.ts";
 
 test("shipRun copies nested export files and records them by relative path", async () => {
   const root = mkdtempSync(join(tmpdir(), "ship-"));
@@ -41,4 +43,30 @@ test("shipRun records the runs behind a run started from another run's checkpoin
   assert.equal(e.steps, 20);
   const single = await shipRun(a, "toy", join(root, "models2"));
   assert.equal(single.chain, undefined);
+});
+
+test("shipRun with float16 stores float32 safetensors tensors as float16 (other dtypes and files as exported)", async () => {
+  const root = mkdtempSync(join(tmpdir(), "ship-f16-"));
+  const run = join(root, "run");
+  mkdirSync(join(run, "export"), { recursive: true });
+  writeFileSync(join(run, "recipe.json"), JSON.stringify({ recipe: "pulid-world", hyper: { dataSeed: 1 } }));
+  writeFileSync(join(run, "log.jsonl"), JSON.stringify({ step: 1, loss: 1, t: 1 }) + "\n");
+  const w = HostTensor.f32([3], [0.1, -2.5, 1e-3]);
+  const ids = new HostTensor("int64", [2], BigInt64Array.of(4n, 5n));
+  await saveSafetensors(join(run, "export", "pulid_v1.safetensors"), new Map<string, HostTensor>([["w", w], ["ids", ids]]));
+  writeFileSync(join(run, "export", "note.txt"), "kept");
+  const models = join(root, "models");
+  const e = await shipRun(run, "pulid-world", models, { float16: true });
+  const f = SafetensorsFile.open(join(models, "pulid_v1.safetensors"));
+  try {
+    const got = f.read("w");
+    assert.equal(got.dtype, "float16");
+    // Within float16's half-ulp (2^-11 relative) of the float32 value.
+    [0.1, -2.5, 1e-3].forEach((v, i) => assert.ok(Math.abs(got.get(i) - v) <= Math.abs(v) * 2 ** -11, `${got.get(i)} vs ${v}`));
+    assert.equal(f.read("ids").dtype, "int64");
+  } finally {
+    f.close();
+  }
+  assert.equal(readFileSync(join(models, "note.txt"), "utf8"), "kept");
+  assert.equal(e.files["pulid_v1.safetensors"]!.bytes, statSync(join(models, "pulid_v1.safetensors")).size);
 });
