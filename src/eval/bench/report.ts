@@ -4,7 +4,7 @@
  * ground-truth measures the paper could not make, prompt following per category, the ID-weight sweep and image
  * grids where every column is drawn from the same seed.
  */
-import type { BenchResults } from "./run-bench.ts";
+import type { BenchResults } from "./results.ts";
 import { PAPER_TABLE1 } from "./paper-numbers.ts";
 
 export interface GridRow {

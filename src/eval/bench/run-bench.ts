@@ -17,7 +17,8 @@ import type { ResolvedMethod } from "./methods.ts";
 import type { BenchGenerator } from "./generator.ts";
 import { ImageCache, encodePng } from "./image-cache.ts";
 import { Perception } from "./perception.ts";
-import { methodScores, type Measured, type MethodScores } from "./scores.ts";
+import { methodScores, type Measured } from "./scores.ts";
+import type { MethodResult, BenchResults } from "./results.ts";
 import { backgroundMask, keepMasked } from "./background.ts";
 import { unitCosine } from "./clip-scores.ts";
 import { paperNumbers } from "./paper-numbers.ts";
@@ -48,24 +49,7 @@ export interface BenchRunOptions {
   signal?: AbortSignal;
 }
 
-export interface MethodResult extends MethodScores {
-  label: string;
-  adapter: string | null;
-  options: GenerateOptions;
-  /** The paper's [Face Sim, CLIP-T, CLIP-I] for the row this method reproduces (Table 2). */
-  paper: readonly [number, number, number] | null;
-}
-
-export interface BenchResults {
-  bench: BenchName;
-  benchmark: string;
-  plan: { persons: number; prompts: number; seeds: number; images_per_method: number };
-  methods: Record<string, MethodResult>;
-  sweep: SweepPoint[];
-  generated: number;
-  reused: number;
-  seconds: number;
-}
+export type { MethodResult, BenchResults } from "./results.ts";
 
 interface Job {
   cache: ImageCache;
