@@ -6,7 +6,7 @@
  */
 import { PulidPipeline } from "../pulid/pipeline.ts";
 import type { GenerateOptions } from "../pulid/options.ts";
-import { rgbImage, type RgbImage } from "../face/rgb-image.ts";
+import { rgbImage, type RgbImage, rgbFromUnitFloats } from "../face/rgb-image.ts";
 import { withDefaults, type Attributes } from "../world/attributes.ts";
 import { promptText } from "../world/benchmarks.ts";
 import { identityAt } from "../world/identity.ts";
@@ -50,7 +50,7 @@ export interface WorldDemoResult {
 /** The reference photo: a plain front-facing portrait of a test-split identity (never seen in training). */
 export function demoReference(person: number): RgbImage {
   const r = renderFace(identityAt(splitIdentity("test", person)), withDefaults({ style: "photo" }), { size: 64, seed: 11 });
-  return rgbImage(r.width, r.height, Uint8Array.from(r.rgb, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255)));
+  return rgbFromUnitFloats(r.width, r.height, r.rgb);
 }
 
 /** Runs the demo: 2 images per prompt (without and with the ID), all from one seed. */

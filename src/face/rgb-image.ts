@@ -21,6 +21,11 @@ export function rgbImage(width: number, height: number, data: Uint8Array): RgbIm
   return { width, height, data };
 }
 
+/** An image from H*W*3 floats in [0, 1] (HWC, as the world renderer writes them), clamped and rounded to 8 bits. */
+export function rgbFromUnitFloats(width: number, height: number, hwc: ArrayLike<number>): RgbImage {
+  return rgbImage(width, height, Uint8Array.from(hwc, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255)));
+}
+
 /** An all-`fill` image (default black). */
 export function blankImage(width: number, height: number, fill: readonly [number, number, number] = [0, 0, 0]): RgbImage {
   const data = new Uint8Array(width * height * 3);

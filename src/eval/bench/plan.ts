@@ -9,7 +9,7 @@ import { identityAt } from "../../world/identity.ts";
 import { renderFace } from "../../world/render.ts";
 import { withDefaults } from "../../world/attributes.ts";
 import { splitIdentity, SPLITS } from "../../world/splits.ts";
-import { rgbImage, type RgbImage } from "../../face/rgb-image.ts";
+import { type RgbImage, rgbFromUnitFloats } from "../../face/rgb-image.ts";
 import { PulidError } from "../../engine/errors.ts";
 
 export const BENCH_NAMES = ["divid120", "unsplash50"] as const;
@@ -77,7 +77,7 @@ export function benchPlan(bench: BenchName, o: PlanOptions = {}): BenchPlan {
 
 /** A float render in [0, 1] as an 8-bit image. */
 export function renderToRgb(r: { width: number; height: number; rgb: Float32Array }): RgbImage {
-  return rgbImage(r.width, r.height, Uint8Array.from(r.rgb, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255)));
+  return rgbFromUnitFloats(r.width, r.height, r.rgb);
 }
 
 /** The ID photo of a benchmark person. */

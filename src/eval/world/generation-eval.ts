@@ -23,7 +23,7 @@ import { encodeSdxlPrompts } from "../../models/sdxl/text-conditioning.ts";
 import { loadJudge, openJudge, type JudgeMeta, type JudgeVerdict } from "../../models/world/judge-file.ts";
 import { loadWorldClip, openWorldClip } from "../../models/world/clip-folder.ts";
 import { FaceSimilarity } from "../face-similarity.ts";
-import { rgbImage, type RgbImage } from "../../face/rgb-image.ts";
+import { rgbImage, type RgbImage, rgbFromUnitFloats } from "../../face/rgb-image.ts";
 import { sampleLatent } from "../../pulid/sampling.ts";
 import { ATTRIBUTE_VALUES, type Attributes, type ScalarAttributeKey } from "../../world/attributes.ts";
 import { makeCaption } from "../../world/captions.ts";
@@ -189,7 +189,7 @@ export async function evalGeneration(o: GenerationEvalOptions): Promise<Record<s
         renderEmb[set].push(...(await clipEmbed(renders.map((r) => r.rgb))));
         if (set === 0) {
           for (const r of renders) {
-            const e = await faceEmbedding(rgbImage(r.width, r.height, Uint8Array.from(r.rgb, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255))));
+            const e = await faceEmbedding(rgbFromUnitFloats(r.width, r.height, r.rgb));
             if (e) renderFaces.push(e);
           }
         }

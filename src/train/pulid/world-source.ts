@@ -36,7 +36,7 @@ import { l2Normalize, type EvaVisionTransformer } from "../../models/eva/vision-
 import { openScrfd, type ScrfdModel } from "../../face/scrfd-model.ts";
 import { openArcFace, type ArcFaceModel } from "../../face/arcface-model.ts";
 import { openWorldParser } from "../../face/world-parser.ts";
-import { rgbImage, type RgbImage } from "../../face/rgb-image.ts";
+import { type RgbImage, rgbFromUnitFloats } from "../../face/rgb-image.ts";
 import type { FaceDetectionResult } from "../../face/detect-faces.ts";
 import { photoFeatures } from "../../pulid/face-features.ts";
 import { FACE_PATHS, LIGHTNING_UNET } from "../../pulid/layout.ts";
@@ -67,7 +67,7 @@ interface HostNets {
 }
 
 function renderToRgb(r: RenderedFace): RgbImage {
-  return rgbImage(r.width, r.height, Uint8Array.from(r.rgb, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255)));
+  return rgbFromUnitFloats(r.width, r.height, r.rgb);
 }
 
 /** The world source over a models folder (default models/world). */
