@@ -85,10 +85,11 @@ export function worldTimeIds(batch: number): HostTensor<"float32"> {
   return sdxlAddTimeIds({ originalSize: [WORLD_IMAGE_SIZE, WORLD_IMAGE_SIZE], targetSize: [WORLD_IMAGE_SIZE, WORLD_IMAGE_SIZE] }, batch);
 }
 
-export interface UNetBaseSpec {
+/** What a world UNet recipe is built from: its registry name, the UNet config (tests pass a tiny one), its defaults. */
+export interface UNetRecipeSpec<H> {
   name: string;
   config: UNet2DConditionConfig;
-  defaults: UNetBaseHyper;
+  defaults: H;
 }
 
 export const WORLD_BASE_DEFAULTS: UNetBaseHyper = {
@@ -98,7 +99,7 @@ export const WORLD_BASE_DEFAULTS: UNetBaseHyper = {
 };
 
 /** The recipe for a config (the registry's uses WORLD_UNET_CONFIG; tests use a tiny one). */
-export function unetBaseRecipe(spec: UNetBaseSpec): Recipe<UNetBaseHyper> {
+export function unetBaseRecipe(spec: UNetRecipeSpec<UNetBaseHyper>): Recipe<UNetBaseHyper> {
   const schedule = TrainSchedule.fromConfig({ ...SDXL_SCHEDULER_CONFIG });
   let frozen: { key: string; latent: FrozenLatentEncoder; text: FrozenTextEncoder } | null = null;
   const open = (h: UNetBaseHyper) => {

@@ -36,7 +36,6 @@ import { Rng } from "../../engine/rng.ts";
 import { PulidError } from "../../engine/errors.ts";
 import { hashSeed } from "../../world/rng.ts";
 import type { UNet2DConditionModel } from "../../models/unet/unet2d-condition.ts";
-import type { UNet2DConditionConfig } from "../../models/unet/config.ts";
 import { loadSdxlFolder } from "../../models/sdxl/folder.ts";
 import { WORLD_UNET_CONFIG } from "../../models/world/unet.ts";
 import { LIGHTNING_UNET } from "../../pulid/layout.ts";
@@ -46,7 +45,7 @@ import { epsLossGraph } from "../diffusion/eps-loss.ts";
 import { TeacherTrajectories } from "../diffusion/teacher-trajectories.ts";
 import { segmentTargets } from "../diffusion/segment-targets.ts";
 import { writeUNetFile } from "../diffusion/sdxl-export.ts";
-import { InitUNet, worldTimeIds } from "./unet-base.ts";
+import { InitUNet, worldTimeIds, type UNetRecipeSpec } from "./unet-base.ts";
 import { worldCaptions } from "./unet-data.ts";
 import { CLIP_CONTEXT } from "./clip-data.ts";
 
@@ -63,12 +62,6 @@ export interface UNetStudentHyper extends BaseHyper {
   initFrom?: string;
 }
 
-export interface UNetStudentSpec {
-  name: string;
-  config: UNet2DConditionConfig;
-  defaults: UNetStudentHyper;
-}
-
 export const WORLD_STUDENT_DEFAULTS: UNetStudentHyper = {
   steps: 900, batch: 32, lr: 1e-4, warmup: 50, minLrRatio: 0.1, weightDecay: 0, clip: 1, seed: 72, dataSeed: 702, checkpointEvery: 50,
   teacher: "models/world/sdxl", teacherCfg: 5, substeps: 3, studentSteps: 4, photoShare: 0.4, captionDropout: 0.1,
@@ -83,7 +76,7 @@ export function studentWeights(slopes: readonly number[]): number[] {
   return slopes.map((b) => (b * b) / mean);
 }
 
-export function unetStudentRecipe(spec: UNetStudentSpec): Recipe<UNetStudentHyper> {
+export function unetStudentRecipe(spec: UNetRecipeSpec<UNetStudentHyper>): Recipe<UNetStudentHyper> {
   let frozen: { key: string; text: FrozenTextEncoder; teacher: TeacherTrajectories; schedulerConfig: Record<string, unknown> } | null = null;
   const open = (h: UNetStudentHyper) => {
     const key = [h.teacher, h.teacherCfg, h.substeps, h.studentSteps].join("|");
