@@ -5,12 +5,15 @@
  * perceptual net of its own yet). Exported as a diffusers `sdxl/vae/` folder (shipped where the pipeline reads it) whose scaling factor is computed from
  * the data as SDXL's was: 1 / std of the latents of training images.
  *
- * Not trained yet. Widths chosen by measurement (4 steps each, batch 16, on this 2-core machine at load average
+ * Widths chosen by measurement (4 steps each, batch 16, on this 2-core machine at load average
  * ~16 from other training runs, so an idle machine should be about twice as fast):
  *   [32, 64, 64] 7.2 s/step   [16, 32, 64] 4.2 s/step   [16, 32, 32] 1.9 s/step
  * Most of the cost is the 64x64 level (the decoder's last up block and the encoder's first). [16, 32, 64] keeps
  * the 16x16 latent level wide and fits the 30-minute budget at ~1,000 steps on an idle machine (2,500 steps at
  * [32, 64, 64] would take ~2.5 h). If psnr_db misses 30, widen the top level first (it carries the detail).
+ *
+ * A second schedule (`decoderOnly`, `faceWeight`, `initFrom`) sharpens a trained VAE's faces without moving its
+ * latent space, so the base UNet trained on those latents stays valid.
  */
 import { join } from "node:path";
 import { mkdirSync } from "node:fs";
@@ -26,7 +29,12 @@ import { AutoencoderKL } from "../../models/vae/autoencoder-kl.ts";
 import { SDXL_VAE_CONFIG, type AutoencoderKLConfig } from "../../models/vae/config.ts";
 import type { BaseHyper, Recipe } from "../harness/recipe.ts";
 import { stackImages, worldImage } from "./world-images.ts";
+import { loadCheckpointWeights } from "../harness/init-from.ts";
+import { LABELS, type RenderedFace } from "../../world/render.ts";
 import { WORLD_SIZE } from "./face-data.ts";
+
+/** Mask class of face skin (eyes, brows, nose and mouth are drawn on it). */
+const FACE_CLASS = LABELS.indexOf("face");
 
 export interface VaeHyper extends BaseHyper {
   photoShare: number;
@@ -34,6 +42,18 @@ export interface VaeHyper extends BaseHyper {
   klWeight: number;
   /** Training images whose latents set the scaling factor. */
   scalingImages: number;
+  /**
+   * Extra weight of face pixels (the renderer's mask class 1) in the reconstruction loss: a pixel's squared error
+   * counts (1 + faceWeight) times. Faces are a small share of an image, yet they are what identity is made of.
+   */
+  faceWeight: number;
+  /**
+   * Train the decoder only; the encoder (and quant_conv) stay frozen. Fine-tuning an existing VAE this way keeps
+   * its latent space, so a UNet trained on its latents stays valid while its images get sharper.
+   */
+  decoderOnly: boolean;
+  /** A VAE run's checkpoint.safetensors to start from (a second schedule, e.g. decoder-only). */
+  initFrom?: string;
 }
 
 export const WORLD_VAE_CONFIG: AutoencoderKLConfig = {
@@ -52,27 +72,33 @@ export const vaeRecipe: Recipe<VaeHyper> = {
   summary: "the world's SDXL VAE: AutoencoderKL, 64x64 -> 4x16x16 latents",
   defaults: {
     steps: 1000, batch: 16, lr: 1e-3, warmup: 100, minLrRatio: 0.05, weightDecay: 0, clip: 1, seed: 44, dataSeed: 404,
-    checkpointEvery: 100, photoShare: 0.4, klWeight: 1e-6, scalingImages: 256,
+    checkpointEvery: 100, photoShare: 0.4, klWeight: 1e-6, scalingImages: 256, faceWeight: 0, decoderOnly: false,
   },
-  createModel: () => new AutoencoderKL(WORLD_VAE_CONFIG),
+  createModel: (h) => new VaeTrainer(WORLD_VAE_CONFIG, h.initFrom ?? "", h.decoderOnly),
   graph(model, h) {
     const vae = model as AutoencoderKL;
     const x = input("images", [h.batch, 3, WORLD_SIZE, WORLD_SIZE]);
     const f = vae.downFactor;
     const eps = input("eps", [h.batch, WORLD_VAE_CONFIG.latent_channels, WORLD_SIZE / f, WORLD_SIZE / f]);
+    // Per-pixel weights, [B, 1, H, W]: 1 + faceWeight on face pixels (all ones when faceWeight is 0).
+    const w = input("pixel_weights", [h.batch, 1, WORLD_SIZE, WORLD_SIZE]);
     const q = vae.encode(x);
     const recon = vae.decode(ops.add(q.mean, ops.mul(q.std, eps)));
-    const mse = ops.mean(ops.square(ops.sub(recon, x)));
-    // KL of a diagonal Gaussian against N(0, I), averaged per latent element.
+    const sq = ops.square(ops.sub(recon, x));
+    const mse = ops.mean(sq);
+    const weighted = ops.div(ops.mean(ops.mul(sq, w)), ops.mean(w));
+    // KL of a diagonal Gaussian against N(0, I), averaged per latent element (no gradient reaches a frozen encoder).
     const kl = ops.mul(ops.mean(ops.sub(ops.add(ops.square(q.mean), ops.exp(q.logvar)), ops.add(q.logvar, 1))), 0.5);
-    return { inputs: [x, eps], loss: ops.add(mse, ops.mul(kl, h.klWeight)), metrics: { mse, kl } };
+    const loss = h.decoderOnly ? weighted : ops.add(weighted, ops.mul(kl, h.klWeight));
+    return { inputs: [x, eps, w], loss, metrics: { mse, kl } };
   },
   batch(step, h) {
-    const images = stackImages(Array.from({ length: h.batch }, (_, i) => worldImage("train", "vae", h.dataSeed, step * h.batch + i, h.photoShare)));
+    const renders = Array.from({ length: h.batch }, (_, i) => worldImage("train", "vae", h.dataSeed, step * h.batch + i, h.photoShare));
+    const images = stackImages(renders);
     const f = 2 ** (WORLD_VAE_CONFIG.block_out_channels.length - 1);
     const eps = HostTensor.f32([h.batch, WORLD_VAE_CONFIG.latent_channels, WORLD_SIZE / f, WORLD_SIZE / f]);
     new Rng(hashSeed("vae-eps", h.dataSeed, step)).fillNormal(eps.data);
-    return [images, eps];
+    return [images, eps, facePixelWeights(renders, h.faceWeight)];
   },
   async export(model, h, dir) {
     const vae = model as AutoencoderKL;
@@ -88,6 +114,36 @@ export const vaeRecipe: Recipe<VaeHyper> = {
     return [cfgPath, weights];
   },
 };
+
+/** The VAE being trained: optionally starts from a run's checkpoint, optionally with the encoder frozen. */
+class VaeTrainer extends AutoencoderKL {
+  constructor(
+    config: AutoencoderKLConfig,
+    readonly initFrom: string,
+    readonly decoderOnly: boolean,
+  ) {
+    super(config);
+  }
+  override initialize(seed = 0): this {
+    super.initialize(seed);
+    if (this.initFrom) loadCheckpointWeights(this, this.initFrom);
+    if (this.decoderOnly) {
+      this.encoder.freeze();
+      this.quant_conv?.freeze();
+    }
+    return this;
+  }
+}
+
+/** [B, 1, H, W] loss weights: 1 + faceWeight where the render's mask says face, 1 elsewhere. */
+export function facePixelWeights(renders: readonly RenderedFace[], faceWeight: number): HostTensor<"float32"> {
+  const { width: W, height: H } = renders[0]!;
+  const t = HostTensor.f32([renders.length, 1, H, W]);
+  renders.forEach((r, i) => {
+    for (let p = 0; p < W * H; p++) t.data[i * W * H + p] = 1 + (r.mask[p] === FACE_CLASS ? faceWeight : 0);
+  });
+  return t;
+}
 
 /** SDXL's recipe for the scaling factor: 1 / std of the (unscaled) latent means of training images. */
 async function scalingFactor(vae: AutoencoderKL, h: VaeHyper): Promise<number> {
