@@ -1,5 +1,5 @@
 /**
- * A further schedule for a world model whose recipe takes `initFrom` (face-id, face-loss, face-metric, clip-id, clip-metric, judge): a fresh
+ * A further schedule for a world model whose recipe takes `initFrom` (face-id, face-loss, face-metric, clip-id, clip-metric, judge, base, student, vae): a fresh
  * warm-up + cosine run that starts from another run's checkpoint. Used when a first run ended below its bar
  * within the time budget; each run's recipe.json records initFrom, so the chain behind a shipped model is
  * written down in manifest.json's hyper.
@@ -7,6 +7,7 @@
  *   node --import tsx tools/world-train-continue.ts <model> <from checkpoint> <out> <steps> <lr> [key=value ...]
  *   e.g. ... clip-id /work/runs/clip-id/checkpoint.safetensors /work/runs/clip-id-2 400 1e-3
  *        ... judge /work/runs/judge/checkpoint.safetensors /work/runs/judge-2 500 1.5e-3 warmup=30 backbone=cnn
+ *        ... vae /work/runs/vae/checkpoint.safetensors /work/runs/vae-2 1500 5e-4 decoderOnly=true faceWeight=4
  * then: npm run pulid -- world ship <model> --run <out>
  */
 import { WORLD_RECIPES } from "../src/train/world/index.ts";
@@ -18,7 +19,9 @@ if (!recipe || !from || !out || !steps || !lr) {
   console.error("usage: tools/world-train-continue.ts <model> <from checkpoint> <out> <steps> <lr> [key=value ...]");
   process.exit(2);
 }
-const more = Object.fromEntries(extra.map((kv) => kv.split("=")).map(([k, v]) => [k, Number.isNaN(Number(v)) ? v : Number(v)]));
+/** key=value: numbers and true/false become numbers and booleans, anything else stays a string. */
+const parseValue = (v = ""): number | boolean | string => (v === "true" ? true : v === "false" ? false : Number.isNaN(Number(v)) ? v : Number(v));
+const more = Object.fromEntries(extra.map((kv) => kv.split("=")).map(([k, v]) => [k, parseValue(v)]));
 const r = await trainRecipe(recipe, {
   out,
   overrides: { steps: Number(steps), lr: Number(lr), warmup: 10, initFrom: from, ...more } as never,
