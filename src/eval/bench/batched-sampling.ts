@@ -1,6 +1,6 @@
 /**
- * Many benchmark images in one set of UNet runs: B copies of the pipeline's own loop (`sampleLatent`) step in
- * lockstep and their CFG calls are gathered into one batch of 2B rows (B negative-prompt rows with the uncond ID
+ * Many benchmark images in one set of UNet runs: B copies of the pipeline's own loop step in lockstep
+ * (`sampleLatentsInLockstep`) and their CFG calls are gathered into one batch of 2B rows (B negative-prompt rows with the uncond ID
  * tokens, then B positive rows with the cond tokens: the v1 order of `UNetRunner.eps`, per image), through the
  * pipeline's own UNet program with ID attention. On the world's small nets one batched call costs far less than
  * B single ones, which is what brings a full benchmark into the issue's time budget. v1 only (the world's
@@ -12,7 +12,7 @@ import type { PulidPipeline } from "../../pulid/pipeline.ts";
 import type { IdEmbedding } from "../../pulid/id-embedding-file.ts";
 import type { GenerateOptions } from "../../pulid/options.ts";
 import type { TextConditioning } from "../../pulid/unet-runner.ts";
-import { sampleLatent } from "../../pulid/sampling.ts";
+import { guidedRow, sampleLatentsInLockstep } from "../../pulid/lockstep-sampling.ts";
 import type { RgbImage } from "../../face/rgb-image.ts";
 
 export interface BatchItem {
@@ -66,41 +66,19 @@ export async function generateBatch(pipe: PulidPipeline, items: readonly BatchIt
     new HostTensor("float32", [2 * B, M, Dt], ids),
     HostTensor.f32([], [o.idScale]),
   ] as const;
-  let pending: { i: number; xIn: Float64Array; t: number; done: (e: Float64Array) => void; fail: (e: unknown) => void }[] = [];
-  const flush = async () => {
-    const calls = pending;
-    pending = [];
+  const specs = opts.map((r) => ({ version: "v1" as const, sampler: r.sampler, steps: r.steps, schedulerConfig: pipe.models.schedulerConfig, seed: r.seed, size: n }));
+  const latents = await sampleLatentsInLockstep(specs, async (calls) => {
+    // The program takes one timestep for the whole batch: the loops share sampler and steps, so it is theirs.
     const t = calls[0]!.t;
     if (calls.some((c) => c.t !== t)) throw new PulidError("bad_inputs", "batched loops went out of step");
     const x = new Float32Array(2 * B * n);
     for (const c of calls) {
-      x.set(c.xIn, c.i * n);
-      x.set(c.xIn, (B + c.i) * n);
+      x.set(c.xIn, c.index * n);
+      x.set(c.xIn, (B + c.index) * n);
     }
-    const [out] = await program.run([new HostTensor("float32", [2 * B, ...latent], x), HostTensor.f32([1], [t]), fixed[0], fixed[1], fixed[2], fixed[3], fixed[4]]);
-    const e = out!.data as Float32Array;
-    for (const c of calls) {
-      const r = new Float64Array(n);
-      for (let j = 0; j < n; j++) {
-        const u = e[c.i * n + j]!;
-        r[j] = u + o.cfg * (e[(B + c.i) * n + j]! - u);
-      }
-      c.done(r);
-    }
-  };
-  const latents = await Promise.all(
-    opts.map((r, i) =>
-      sampleLatent({ version: "v1", sampler: r.sampler, steps: r.steps, schedulerConfig: pipe.models.schedulerConfig, seed: r.seed, size: n }, (xIn, t) =>
-        new Promise<Float64Array>((done, fail) => {
-          pending.push({ i, xIn, t, done, fail });
-          if (pending.length === B) {
-            const calls = pending;
-            flush().catch((err: unknown) => calls.forEach((c) => c.fail(err)));
-          }
-        }),
-      ),
-    ),
-  );
+    const [out] = await program.run([new HostTensor("float32", [2 * B, ...latent], x), HostTensor.f32([1], [t]), ...fixed]);
+    return calls.map((c) => guidedRow(out!.data as Float32Array, B, c.index, n, o.cfg));
+  });
   const images: RgbImage[] = [];
   for (const z of latents) images.push(await pipe.vaeRunner.decode(z, latent));
   return images;

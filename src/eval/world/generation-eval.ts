@@ -2,7 +2,7 @@
  * `pulid world eval base | student`: the world's text-to-image model measured with the shipped perception models.
  * Prompts are complete captions (every attribute named) of held-out attribute combinations (unet-data.ts: the
  * base never saw these (style, background, expression) triples), sampled by the pipeline's own loop
- * (`sampleLatent`, v1: DPM++ 2M with trailing spacing) with CFG against the empty prompt, decoded by the folder's
+ * (`sampleLatent` in lockstep batches, v1: DPM++ 2M with trailing spacing) with CFG against the empty prompt, decoded by the folder's
  * VAE and quantised to 8 bits as a saved image would be.
  *
  * - attribute_accuracy: per category, the share of samples where the `judge` reads what the prompt asked
@@ -24,7 +24,7 @@ import { loadJudge, openJudge, type JudgeMeta, type JudgeVerdict } from "../../m
 import { loadWorldClip, openWorldClip } from "../../models/world/clip-folder.ts";
 import { FaceSimilarity } from "../face-similarity.ts";
 import { rgbImage, type RgbImage, rgbFromUnitFloats } from "../../face/rgb-image.ts";
-import { sampleLatent } from "../../pulid/sampling.ts";
+import { guidedRow, sampleLatentsInLockstep } from "../../pulid/lockstep-sampling.ts";
 import { ATTRIBUTE_VALUES, type Attributes, type ScalarAttributeKey } from "../../world/attributes.ts";
 import { makeCaption } from "../../world/captions.ts";
 import { renderFace } from "../../world/render.ts";
@@ -134,34 +134,18 @@ export async function evalGeneration(o: GenerationEvalOptions): Promise<Record<s
       const items = Array.from({ length: BATCH }, (_, i) => evalPrompt(s + i));
       const cond = await encodeSdxlPrompts(f, [...new Array<string>(BATCH).fill(""), ...items.map((it) => it.prompt)]);
       // BATCH copies of the pipeline's loop in lockstep; their UNet calls are gathered into one batched run.
-      let pending: { i: number; xIn: Float64Array; t: number; done: (e: Float64Array) => void; fail: (e: unknown) => void }[] = [];
-      const flush = async () => {
-        const calls = pending;
-        pending = [];
+      const specs = items.map((_, i) => ({ version: "v1" as const, sampler: "dpmpp_2m" as const, steps: o.steps, schedulerConfig: f.schedulerConfig, seed: hashSeed("generation-eval-noise", EVAL_SEED, s + i), size: per }));
+      const latents = await sampleLatentsInLockstep(specs, async (calls) => {
         const xs = new Float32Array(2 * BATCH * per);
         const ts = new Float32Array(2 * BATCH);
         for (const k of calls) {
-          xs.set(k.xIn, k.i * per);
-          xs.set(k.xIn, (BATCH + k.i) * per);
-          ts[k.i] = ts[BATCH + k.i] = k.t;
+          xs.set(k.xIn, k.index * per);
+          xs.set(k.xIn, (BATCH + k.index) * per);
+          ts[k.index] = ts[BATCH + k.index] = k.t;
         }
         const [out] = await unet.run([new HostTensor("float32", [2 * BATCH, per / 256, 16, 16], xs), new HostTensor("float32", [2 * BATCH], ts), cond.promptEmbeds, cond.pooledPromptEmbeds, worldTimeIds(2 * BATCH)]);
-        const e = out!.data as Float32Array;
-        for (const k of calls) k.done(Float64Array.from({ length: per }, (_, j) => e[k.i * per + j]! + o.cfg * (e[(BATCH + k.i) * per + j]! - e[k.i * per + j]!)));
-      };
-      const latents = await Promise.all(
-        items.map((_, i) =>
-          sampleLatent({ version: "v1", sampler: "dpmpp_2m", steps: o.steps, schedulerConfig: f.schedulerConfig, seed: hashSeed("generation-eval-noise", EVAL_SEED, s + i), size: per }, (xIn, tt) =>
-            new Promise<Float64Array>((done, fail) => {
-              pending.push({ i, xIn, t: tt, done, fail });
-              if (pending.length === BATCH) {
-                const calls = pending;
-                flush().catch((err: unknown) => calls.forEach((k) => k.fail(err)));
-              }
-            }),
-          ),
-        ),
-      );
+        return calls.map((k) => guidedRow(out!.data as Float32Array, BATCH, k.index, per, o.cfg));
+      });
       const zs = new Float32Array(BATCH * per);
       latents.forEach((l, i) => zs.set(l, i * per));
       const [img] = await vae.run([new HostTensor("float32", [BATCH, per / 256, 16, 16], zs)]);
