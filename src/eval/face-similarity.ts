@@ -9,6 +9,14 @@ import { openArcFace, type ArcFaceModel } from "../face/arcface-model.ts";
 import { FaceError } from "../face/errors.ts";
 import type { RgbImage } from "../face/rgb-image.ts";
 
+/** A detected face as Face Sim sees it. */
+export interface MeasuredFace {
+  /** Unit face-metric embedding. */
+  embedding: Float32Array;
+  /** The detector's box, pixels [x1, y1, x2, y2]. */
+  box: readonly [number, number, number, number];
+}
+
 export class FaceSimilarity {
   private constructor(
     private readonly detector: ScrfdModel,
@@ -25,9 +33,14 @@ export class FaceSimilarity {
 
   /** The unit embedding of the image's largest face, or null when no face is found. */
   async embed(img: RgbImage): Promise<Float32Array | null> {
+    return (await this.measure(img))?.embedding ?? null;
+  }
+
+  /** The largest face's unit embedding and its detected box [x1, y1, x2, y2] (one detector pass), or null. */
+  async measure(img: RgbImage): Promise<MeasuredFace | null> {
     try {
       const d = await this.detector.detect(img, { minFaceSize: this.minFaceSize });
-      return (await this.net.embed(img, d.face.kps)).normed;
+      return { embedding: (await this.net.embed(img, d.face.kps)).normed, box: d.face.box };
     } catch (e) {
       if (e instanceof FaceError) return null;
       throw e;

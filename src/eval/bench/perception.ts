@@ -6,8 +6,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { HostTensor } from "../../engine/host-tensor.ts";
-import { FaceError } from "../../face/errors.ts";
-import { openScrfd, type ScrfdModel } from "../../face/scrfd-model.ts";
 import type { RgbImage } from "../../face/rgb-image.ts";
 import { loadJudge, openJudge, type JudgeMeta, type JudgeVerdict, type OpenedJudge } from "../../models/world/judge-file.ts";
 import { FaceSimilarity } from "../face-similarity.ts";
@@ -29,7 +27,6 @@ const BATCH = 16;
 export class Perception {
   private constructor(
     readonly faces: FaceSimilarity,
-    readonly detector: ScrfdModel,
     readonly clip: ClipScorer,
     readonly judge: OpenedJudge,
   ) {}
@@ -37,17 +34,12 @@ export class Perception {
   /** Opens detector.onnx, face-metric.onnx, clip-metric/ and judge.* of a world models folder. */
   static async open(dir: string): Promise<Perception> {
     const judge = openJudge(loadJudge(join(dir, "judge.safetensors"), JSON.parse(readFileSync(join(dir, "judge.json"), "utf8")) as JudgeMeta));
-    return new Perception(await FaceSimilarity.open(join(dir, "detector.onnx"), join(dir, "face-metric.onnx")), await openScrfd(join(dir, "detector.onnx")), ClipScorer.open(dir), judge);
+    return new Perception(await FaceSimilarity.open(join(dir, "detector.onnx"), join(dir, "face-metric.onnx")), ClipScorer.open(dir), judge);
   }
 
   /** The largest face's box, or null. */
   async box(img: RgbImage): Promise<Box | null> {
-    try {
-      return (await this.detector.detect(img, { minFaceSize: 0 })).face.box;
-    } catch (e) {
-      if (e instanceof FaceError) return null;
-      throw e;
-    }
+    return (await this.faces.measure(img))?.box ?? null;
   }
 
   /** Measures images in batches; `onBatch(done)` after each batch. */
@@ -58,8 +50,9 @@ export class Perception {
       const clips = await this.clip.images(chunk);
       const verdicts = await this.judge.predict(judgeBatch(chunk, this.judge.config.imageSize));
       for (const [i, img] of chunk.entries()) {
-        const face = await this.faces.embed(img);
-        out.push({ box: face ? await this.box(img) : null, face, clip: clips[i]!, verdict: verdicts[i]! });
+        // One detector pass gives both the box and the face Face Sim embeds.
+        const face = await this.faces.measure(img);
+        out.push({ box: face?.box ?? null, face: face?.embedding ?? null, clip: clips[i]!, verdict: verdicts[i]! });
       }
       onBatch?.(out.length);
     }
@@ -67,7 +60,7 @@ export class Perception {
   }
 
   async dispose(): Promise<void> {
-    await Promise.all([this.faces.dispose(), this.detector.dispose(), this.clip.dispose(), this.judge.dispose()]);
+    await Promise.all([this.faces.dispose(), this.clip.dispose(), this.judge.dispose()]);
   }
 }
 
