@@ -10,7 +10,8 @@
  */
 import { Module } from "../../nn/module.ts";
 import { Conv2d, GroupNorm, Linear } from "../../nn/layers.ts";
-import type { Tensor } from "../../engine/tensor.ts";
+import { constant, type Tensor } from "../../engine/tensor.ts";
+import { HostTensor } from "../../engine/host-tensor.ts";
 import * as ops from "../../engine/ops.ts";
 import type { AutoencoderKLConfig } from "./config.ts";
 
@@ -231,16 +232,31 @@ export class AutoencoderKL extends Module {
     return this.decoder.call(this.post_quant_conv ? this.post_quant_conv.call(z) : z);
   }
 
-  /** What pipelines feed `decode`: latents / scaling_factor (+ shift_factor when the config has one). */
+  /**
+   * What pipelines feed `decode`: latents / scaling_factor (+ shift_factor when the config has one), or, with
+   * per-channel statistics, latents * latents_std / scaling_factor + latents_mean (diffusers' SDXL pipeline).
+   */
   latentsForDecode(latents: Tensor): Tensor {
+    const stats = this.channelStats();
+    if (stats) return ops.add(ops.div(ops.mul(latents, stats.std), this.config.scaling_factor), stats.mean);
     const z = ops.div(latents, this.config.scaling_factor);
     return this.config.shift_factor === null ? z : ops.add(z, this.config.shift_factor);
   }
 
-  /** Diffusion-space latents from a sample of the distribution: (z - shift_factor) * scaling_factor. */
+  /** Diffusion-space latents from a sample of the distribution: (z - shift_factor) * scaling_factor, or (z - mean) * scaling_factor / std. */
   scaleLatents(z: Tensor): Tensor {
+    const stats = this.channelStats();
+    if (stats) return ops.div(ops.mul(ops.sub(z, stats.mean), this.config.scaling_factor), stats.std);
     const s = this.config.shift_factor === null ? z : ops.sub(z, this.config.shift_factor);
     return ops.mul(s, this.config.scaling_factor);
+  }
+
+  /** latents_mean / latents_std as [1, C, 1, 1] constants, or null when the config has none. */
+  private channelStats(): { mean: Tensor; std: Tensor } | null {
+    const { latents_mean: m, latents_std: s } = this.config;
+    if (!m || !s) return null;
+    const c = (v: number[]) => constant(HostTensor.f32([1, v.length, 1, 1], v));
+    return { mean: c(m), std: c(s) };
   }
 
   forward(x: Tensor): Tensor {

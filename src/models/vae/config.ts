@@ -16,6 +16,13 @@ export interface AutoencoderKLConfig {
   scaling_factor: number;
   /** Pipelines add this after scaling (SD3/FLUX AEs); null for SDXL. */
   shift_factor: number | null;
+  /**
+   * Per-channel latent statistics (later diffusers field, used by its SDXL pipeline when present, as Playground
+   * v2.5's VAE has them); null for SDXL. With them, diffusion-space latents are (z - mean) * scaling_factor / std
+   * and decode takes latents * std / scaling_factor + mean.
+   */
+  latents_mean: number[] | null;
+  latents_std: number[] | null;
   /** The reference runs this VAE in float32 (SDXL's overflows in fp16); our graphs compute in float32 anyway. */
   force_upcast: boolean;
   /** Later diffusers flags (default true): whether quant_conv / post_quant_conv exist. */
@@ -39,6 +46,8 @@ export const SDXL_VAE_CONFIG: AutoencoderKLConfig = {
   sample_size: 1024,
   scaling_factor: 0.13025,
   shift_factor: null,
+  latents_mean: null,
+  latents_std: null,
   force_upcast: true,
   use_quant_conv: true,
   use_post_quant_conv: true,
@@ -69,6 +78,8 @@ const DEFAULTS: AutoencoderKLConfig = {
   sample_size: 32,
   scaling_factor: 0.18215,
   shift_factor: null,
+  latents_mean: null,
+  latents_std: null,
   force_upcast: true,
   use_quant_conv: true,
   use_post_quant_conv: true,
@@ -107,6 +118,15 @@ export function parseAutoencoderKLConfig(json: unknown, source = "config.json"):
   if (c.act_fn !== "silu") throw bad("act_fn", 'must be "silu"');
   if (typeof c.scaling_factor !== "number" || !(c.scaling_factor > 0)) throw bad("scaling_factor", "must be a positive number");
   if (c.shift_factor !== null && typeof c.shift_factor !== "number") throw bad("shift_factor", "must be a number or null");
+  for (const k of ["latents_mean", "latents_std"] as const) {
+    const v = c[k];
+    if (v === null) continue;
+    if (!Array.isArray(v) || v.length !== c.latent_channels || !v.every((x) => typeof x === "number" && Number.isFinite(x))) {
+      throw bad(k, `must be null or a list of ${c.latent_channels} numbers (one per latent channel)`);
+    }
+  }
+  if ((c.latents_mean === null) !== (c.latents_std === null)) throw bad("latents_std", "and latents_mean must be given together");
+  if (c.latents_std?.some((x) => !(x > 0))) throw bad("latents_std", "must be positive");
   for (const k of ["force_upcast", "use_quant_conv", "use_post_quant_conv", "mid_block_add_attention"]) {
     if (typeof cfg[k] !== "boolean") throw bad(k, "must be true or false");
   }

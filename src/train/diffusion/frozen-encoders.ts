@@ -31,7 +31,7 @@ class ProgramCache {
   }
 }
 
-/** Images -> diffusion-space latents: (mean + std * noise) * scaling_factor (diffusers `latent_dist.sample()`). */
+/** Images -> diffusion-space latents: `scaleLatents` of mean + std * noise (diffusers `latent_dist.sample()`). */
 export class FrozenLatentEncoder {
   private readonly cache: ProgramCache;
   constructor(readonly vae: AutoencoderKL, imageSize: number) {
@@ -46,9 +46,16 @@ export class FrozenLatentEncoder {
   async encode(images: HostTensor, noise: Float32Array | null): Promise<HostTensor<"float32">> {
     const [mean, std] = await this.cache.get(images.shape[0]!).run([images]);
     const out = HostTensor.f32(mean!.shape);
-    const k = this.vae.config.scaling_factor;
-    const shift = this.vae.config.shift_factor ?? 0;
-    for (let i = 0; i < out.data.length; i++) out.data[i] = (mean!.get(i) + (noise ? std!.get(i) * noise[i]! : 0) - shift) * k;
+    const cfg = this.vae.config;
+    const k = cfg.scaling_factor;
+    const [, C, H, W] = mean!.shape as [number, number, number, number];
+    // AutoencoderKL.scaleLatents on the host: per-channel statistics when the config has them, else a shift.
+    const centre = (c: number) => cfg.latents_mean?.[c] ?? cfg.shift_factor ?? 0;
+    const spread = (c: number) => cfg.latents_std?.[c] ?? 1;
+    for (let i = 0; i < out.data.length; i++) {
+      const c = Math.floor(i / (H * W)) % C;
+      out.data[i] = ((mean!.get(i) + (noise ? std!.get(i) * noise[i]! : 0) - centre(c)) * k) / spread(c);
+    }
     return out;
   }
 

@@ -48,7 +48,7 @@ export class SampleGrid {
       const eps = (x: Tensor, t: number) =>
         f.student.call(x, ops.broadcastTo(ops.asTensor(t), [B]), ctx, { added: { textEmbeds: pool, timeIds }, ...(withId ? { select } : {}) });
       const latent = traceRollout(f.plan, noise, eps).latent;
-      return f.vae.decode(ops.div(latent, f.vae.config.scaling_factor));
+      return f.vae.decode(f.vae.latentsForDecode(latent));
     };
     this.names = names;
     this.program = compile({

@@ -145,7 +145,7 @@ export function buildStageGraph(adapter: PulidAdapter, f: PulidFrozen, s: StageS
 
   const faceLoss = (latent: Tensor) => {
     const faceRef = add("face_ref", [B, f.faceDim]);
-    const image = f.vae.decode(ops.div(latent, f.vae.config.scaling_factor)); // [B, 3, H, W] ~[-1, 1]
+    const image = f.vae.decode(f.vae.latentsForDecode(latent)); // [B, 3, H, W] ~[-1, 1]
     let landmarks: Tensor, mask: Tensor;
     if (f.detector) {
       // SCRFD blob (RGB - 127.5) / 128 of the clamped, detached image.

@@ -3,7 +3,8 @@
  * images -> 16x16 latents), 4 latent channels, mid-block attention as SDXL's. Trained on MSE (what the PSNR bar
  * measures) plus a small KL term as the SD VAEs are (no adversarial or perceptual loss: the world has no
  * perceptual net of its own yet). Exported as a diffusers `sdxl/vae/` folder (shipped where the pipeline reads it) whose scaling factor is computed from
- * the data as SDXL's was: 1 / std of the latents of training images.
+ * the data as SDXL's was (1 / std of the latents of training images), with per-channel latents_mean / latents_std
+ * beside it (see `latentStats`).
  *
  * Widths chosen by measurement (4 steps each, batch 16, on this 2-core machine at load average
  * ~16 from other training runs, so an idle machine should be about twice as fast):
@@ -102,12 +103,12 @@ export const vaeRecipe: Recipe<VaeHyper> = {
   },
   async export(model, h, dir) {
     const vae = model as AutoencoderKL;
-    const scaling = await scalingFactor(vae, h);
+    const stats = await latentStats(vae, h);
     // The pipeline reads the VAE from the SDXL folder: shipping puts it at models/world/sdxl/vae/.
     const out = join(dir, "sdxl", "vae");
     mkdirSync(out, { recursive: true });
     const cfgPath = join(out, "config.json");
-    writeFileAtomicSync(cfgPath, JSON.stringify({ _class_name: "AutoencoderKL", ...WORLD_VAE_CONFIG, scaling_factor: scaling }, null, 2) + "\n");
+    writeFileAtomicSync(cfgPath, JSON.stringify({ _class_name: "AutoencoderKL", ...WORLD_VAE_CONFIG, scaling_factor: stats.scaling, latents_mean: stats.mean, latents_std: stats.std }, null, 2) + "\n");
     const weights = join(out, "diffusion_pytorch_model.safetensors");
     const tensors = new Map([...vae.stateDict()].map(([k, v]) => [k, v.cast("float16")] as const));
     await saveSafetensors(weights, tensors);
@@ -145,20 +146,34 @@ export function facePixelWeights(renders: readonly RenderedFace[], faceWeight: n
   return t;
 }
 
-/** SDXL's recipe for the scaling factor: 1 / std of the (unscaled) latent means of training images. */
-async function scalingFactor(vae: AutoencoderKL, h: VaeHyper): Promise<number> {
+/**
+ * The latent statistics the config ships: SDXL's scaling factor (1 / std of the unscaled latent means of
+ * training images), and per-channel means and spreads. Without the channel means the base drew dark, garish
+ * figures: this VAE's channels sit far from zero (channel 3 at -1.37 scaled, std 0.93), and on 16x16 latents the
+ * mean of a channel leaks through SDXL's final noise level (sqrt(alphā_999) = 0.068, against 1/16 for the noise's
+ * own channel mean), so the UNet learned to read each channel's mean from its input, and pure noise has none.
+ * latents_std is set so that diffusion-space latents, (z - mean) * scaling_factor / std, have unit variance per
+ * channel.
+ */
+export async function latentStats(vae: AutoencoderKL, h: Pick<VaeHyper, "scalingImages" | "dataSeed" | "photoShare">): Promise<{ scaling: number; mean: number[]; std: number[] }> {
   const n = h.scalingImages;
   const x = input("images", [n, 3, WORLD_SIZE, WORLD_SIZE]);
   const images = stackImages(Array.from({ length: n }, (_, i) => worldImage("train", "vae-scaling", h.dataSeed, i, h.photoShare)));
   const [z] = await evaluate([vae.encode(x).mean], [x], [images]);
-  let s = 0;
-  let s2 = 0;
-  const m = z!.data.length;
-  for (let i = 0; i < m; i++) {
+  const [, C, H, W] = z!.shape as [number, number, number, number];
+  const sums = new Float64Array(C);
+  const squares = new Float64Array(C);
+  for (let i = 0; i < z!.data.length; i++) {
+    const c = Math.floor(i / (H * W)) % C;
     const v = z!.get(i);
-    s += v;
-    s2 += v * v;
+    sums[c] += v;
+    squares[c] += v * v;
   }
-  const std = Math.sqrt(s2 / m - (s / m) ** 2);
-  return 1 / std;
+  const per = n * H * W;
+  const mean = Array.from(sums, (s) => s / per);
+  const variance = Array.from(squares, (q, c) => q / per - mean[c]! ** 2);
+  const all = sums.reduce((a, b) => a + b, 0) / (C * per);
+  const overall = Math.sqrt(squares.reduce((a, b) => a + b, 0) / (C * per) - all * all);
+  const scaling = 1 / overall;
+  return { scaling, mean, std: variance.map((v) => Math.sqrt(v) * scaling) };
 }

@@ -7,6 +7,7 @@ import { input } from "../../../src/engine/tensor.ts";
 import { evaluate } from "../../../src/engine/compile.ts";
 import { HostTensor } from "../../../src/engine/host-tensor.ts";
 import { Rng } from "../../../src/engine/rng.ts";
+import { FrozenLatentEncoder } from "../../../src/train/diffusion/frozen-encoders.ts";
 
 test("SDXL VAE: 83,653,863 parameters in 248 tensors under diffusers names (no weights allocated)", () => {
   const vae = new AutoencoderKL(SDXL_VAE_CONFIG);
@@ -73,6 +74,42 @@ test("scaling helpers: latents / scaling_factor (+ shift) for decode and back", 
   const [a, b] = await evaluate([vae.latentsForDecode(x), vae.scaleLatents(vae.latentsForDecode(x))], [x], [v]);
   assert.deepEqual(Array.from(a!.toFloat64()), [2.25, 4.25, 6.25, 8.25]);
   assert.deepEqual(Array.from(b!.toFloat64()), [1, 2, 3, 4]);
+});
+
+test("per-channel latent statistics: (z - mean) * k / std to diffusion space, back for decode (diffusers' SDXL pipeline)", async () => {
+  const mean = [0.5, -1, 2, 0];
+  const std = [0.25, 2, 1, 4];
+  const k = 0.5;
+  const vae = new AutoencoderKL({ ...TINY_VAE_CONFIG, scaling_factor: k, latents_mean: mean, latents_std: std });
+  const z = randomImage([2, 4, 2, 3], 5);
+  const x = input("z", z.shape);
+  const [scaled, back] = await evaluate([vae.scaleLatents(x), vae.latentsForDecode(vae.scaleLatents(x))], [x], [z]);
+  for (let i = 0; i < z.data.length; i++) {
+    const c = Math.floor(i / 6) % 4;
+    const want = ((z.data[i]! - mean[c]!) * k) / std[c]!;
+    assert.ok(Math.abs(scaled!.get(i) - want) < 1e-5, `element ${i} (channel ${c}): ${scaled!.get(i)} vs ${want}`);
+    assert.ok(Math.abs(back!.get(i) - z.data[i]!) < 1e-5, `round trip ${i}`);
+  }
+});
+
+test("the frozen latent encoder of the training recipes scales as the model does", async () => {
+  const vae = new AutoencoderKL({ ...TINY_VAE_CONFIG, scaling_factor: 0.7, latents_mean: [0.1, -0.2, 0.3, 0.4], latents_std: [0.5, 1.5, 1, 2] }).initialize(3);
+  const img = randomImage([2, 3, 16, 16], 9);
+  const x = input("image", img.shape);
+  const [want] = await evaluate([vae.scaleLatents(vae.encode(x).mean)], [x], [img]);
+  const enc = new FrozenLatentEncoder(vae, 16);
+  const got = await enc.encode(img, null);
+  await enc.dispose();
+  for (let i = 0; i < want!.data.length; i++) assert.ok(Math.abs(got.get(i) - want!.get(i)) < 1e-4, `latent ${i}: ${got.get(i)} vs ${want!.get(i)}`);
+});
+
+test("latents_mean / latents_std: one per latent channel, together, std positive", () => {
+  const base = { _class_name: "AutoencoderKL", latent_channels: 4 };
+  assert.deepEqual(parseAutoencoderKLConfig({ ...base, latents_mean: [1, 2, 3, 4], latents_std: [1, 1, 1, 1] }).latents_mean, [1, 2, 3, 4]);
+  assert.equal(parseAutoencoderKLConfig(base).latents_mean, null);
+  assert.throws(() => parseAutoencoderKLConfig({ ...base, latents_mean: [1, 2, 3], latents_std: [1, 1, 1] }), /latents_mean' must be null or a list of 4 numbers/);
+  assert.throws(() => parseAutoencoderKLConfig({ ...base, latents_mean: [1, 2, 3, 4] }), /latents_std' and latents_mean must be given together/);
+  assert.throws(() => parseAutoencoderKLConfig({ ...base, latents_mean: [1, 2, 3, 4], latents_std: [1, 0, 1, 1] }), /latents_std' must be positive/);
 });
 
 test("config parsing names the bad field", () => {
