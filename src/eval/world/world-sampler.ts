@@ -10,6 +10,7 @@ import { HostTensor } from "../../engine/host-tensor.ts";
 import type { SdxlFolder } from "../../models/sdxl/folder.ts";
 import { encodeSdxlPrompts } from "../../models/sdxl/text-conditioning.ts";
 import { sampleLatent } from "../../pulid/sampling.ts";
+import { guidedRow } from "../../pulid/lockstep-sampling.ts";
 import { VaeRunner } from "../../pulid/vae-runner.ts";
 import type { RgbImage } from "../../face/rgb-image.ts";
 import { worldTimeIds } from "../../train/world/unet-base.ts";
@@ -55,7 +56,7 @@ export class WorldSampler {
       xs.set(xIn, 0);
       xs.set(xIn, per);
       const [e] = await prog.run([new HostTensor("float32", [2, ...this.latent], xs), new HostTensor("float32", [2], Float32Array.of(tt, tt)), cond.promptEmbeds, cond.pooledPromptEmbeds, worldTimeIds(2)]);
-      return Float64Array.from({ length: per }, (_, j) => e!.get(j) + o.cfg * (e!.get(per + j) - e!.get(j)));
+      return guidedRow(e!.data as Float32Array, 1, 0, per, o.cfg);
     });
     return this.vae.decode(z, this.latent);
   }
