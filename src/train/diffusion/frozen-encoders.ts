@@ -10,6 +10,7 @@
 import { input } from "../../engine/tensor.ts";
 import { compile, type Program } from "../../engine/compile.ts";
 import { HostTensor } from "../../engine/host-tensor.ts";
+import * as ops from "../../engine/ops.ts";
 import type { AutoencoderKL } from "../../models/vae/autoencoder-kl.ts";
 import { sdxlPromptEmbeds, type SdxlTextEncoders } from "../../models/sdxl/text-conditioning.ts";
 import { loadClipTextEncoder, loadClipTokenizer } from "../../models/clip/pretrained.ts";
@@ -37,26 +38,21 @@ export class FrozenLatentEncoder {
   constructor(readonly vae: AutoencoderKL, imageSize: number) {
     this.cache = new ProgramCache((b) => {
       const x = input("images", [b, 3, imageSize, imageSize]);
+      const f = vae.downFactor;
+      const noise = input("noise", [b, vae.config.latent_channels, imageSize / f, imageSize / f]);
       const q = vae.encode(x);
-      return compile({ inputs: [x], outputs: [q.mean, q.std], name: "frozen_vae_encode" });
+      return compile({ inputs: [x, noise], outputs: [vae.scaleLatents(ops.add(q.mean, ops.mul(q.std, noise)))], name: "frozen_vae_encode" });
     });
   }
 
   /** images [B, 3, S, S] in [-1, 1]; `noise` (same size as the latents) draws the posterior sample, null = mean. */
   async encode(images: HostTensor, noise: Float32Array | null): Promise<HostTensor<"float32">> {
-    const [mean, std] = await this.cache.get(images.shape[0]!).run([images]);
-    const out = HostTensor.f32(mean!.shape);
-    const cfg = this.vae.config;
-    const k = cfg.scaling_factor;
-    const [, C, H, W] = mean!.shape as [number, number, number, number];
-    // AutoencoderKL.scaleLatents on the host: per-channel statistics when the config has them, else a shift.
-    const centre = (c: number) => cfg.latents_mean?.[c] ?? cfg.shift_factor ?? 0;
-    const spread = (c: number) => cfg.latents_std?.[c] ?? 1;
-    for (let i = 0; i < out.data.length; i++) {
-      const c = Math.floor(i / (H * W)) % C;
-      out.data[i] = ((mean!.get(i) + (noise ? std!.get(i) * noise[i]! : 0) - centre(c)) * k) / spread(c);
-    }
-    return out;
+    const [B, , S] = images.shape as [number, number, number];
+    const side = S / this.vae.downFactor;
+    const shape = [B, this.vae.config.latent_channels, side, side];
+    const eps = noise ? new HostTensor("float32", shape, noise) : HostTensor.f32(shape);
+    const [z] = await this.cache.get(B).run([images, eps]);
+    return z as HostTensor<"float32">;
   }
 
   dispose(): Promise<void> {
