@@ -46,6 +46,16 @@ export async function sampleLatentsInLockstep(specs: readonly LoopSpec[], eps: B
   );
 }
 
+/** The UNet input of a CFG batch of 2B rows: each call's input in row `index` (negative branch) and row B + `index` (positive). */
+export function cfgBatchInput(calls: readonly LockstepCall[], batch: number, size: number): Float32Array {
+  const x = new Float32Array(2 * batch * size);
+  for (const c of calls) {
+    x.set(c.xIn, c.index * size);
+    x.set(c.xIn, (batch + c.index) * size);
+  }
+  return x;
+}
+
 /**
  * Classifier-free guidance on a batched output of 2B rows of `size` elements (rows 0..B-1 the negative branches,
  * B..2B-1 the positive ones): u + cfg * (c - u) for loop `index`.

@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { sampleLatent, type LoopSpec } from "../../src/pulid/sampling.ts";
-import { guidedRow, sampleLatentsInLockstep } from "../../src/pulid/lockstep-sampling.ts";
+import { cfgBatchInput, guidedRow, sampleLatentsInLockstep } from "../../src/pulid/lockstep-sampling.ts";
 import { SDXL_SCHEDULER_CONFIG } from "../../src/models/sdxl/random-folder.ts";
 
 /** A deterministic stand-in for a UNet: depends on the input, the timestep and the element. */
@@ -44,4 +44,9 @@ test("guidedRow: u + cfg (c - u) with the negative branch in row i and the posit
     assert.deepEqual(Array.from(guidedRow(out, B, i, size, cfg)), want);
   }
   assert.throws(() => guidedRow(out, 3, 0, size, cfg), /expected 2 x 3 x 3/);
+});
+
+test("cfgBatchInput: call i's input in rows i and B + i", () => {
+  const calls = [0, 1].map((index) => ({ index, t: 9, xIn: Float64Array.from([index + 1, index + 2]) }));
+  assert.deepEqual(Array.from(cfgBatchInput(calls, 2, 2)), [1, 2, 2, 3, 1, 2, 2, 3]);
 });

@@ -12,7 +12,7 @@ import type { PulidPipeline } from "../../pulid/pipeline.ts";
 import type { IdEmbedding } from "../../pulid/id-embedding-file.ts";
 import type { GenerateOptions } from "../../pulid/options.ts";
 import type { TextConditioning } from "../../pulid/unet-runner.ts";
-import { guidedRow, sampleLatentsInLockstep } from "../../pulid/lockstep-sampling.ts";
+import { cfgBatchInput, guidedRow, sampleLatentsInLockstep } from "../../pulid/lockstep-sampling.ts";
 import type { RgbImage } from "../../face/rgb-image.ts";
 
 export interface BatchItem {
@@ -71,12 +71,7 @@ export async function generateBatch(pipe: PulidPipeline, items: readonly BatchIt
     // The program takes one timestep for the whole batch: the loops share sampler and steps, so it is theirs.
     const t = calls[0]!.t;
     if (calls.some((c) => c.t !== t)) throw new PulidError("bad_inputs", "batched loops went out of step");
-    const x = new Float32Array(2 * B * n);
-    for (const c of calls) {
-      x.set(c.xIn, c.index * n);
-      x.set(c.xIn, (B + c.index) * n);
-    }
-    const [out] = await program.run([new HostTensor("float32", [2 * B, ...latent], x), HostTensor.f32([1], [t]), ...fixed]);
+    const [out] = await program.run([new HostTensor("float32", [2 * B, ...latent], cfgBatchInput(calls, B, n)), HostTensor.f32([1], [t]), ...fixed]);
     return calls.map((c) => guidedRow(out!.data as Float32Array, B, c.index, n, o.cfg));
   });
   const images: RgbImage[] = [];

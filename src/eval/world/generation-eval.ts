@@ -24,7 +24,7 @@ import { loadJudge, openJudge, type JudgeMeta, type JudgeVerdict } from "../../m
 import { loadWorldClip, openWorldClip } from "../../models/world/clip-folder.ts";
 import { FaceSimilarity } from "../face-similarity.ts";
 import { rgbImage, type RgbImage, rgbFromUnitFloats } from "../../face/rgb-image.ts";
-import { guidedRow, sampleLatentsInLockstep } from "../../pulid/lockstep-sampling.ts";
+import { cfgBatchInput, guidedRow, sampleLatentsInLockstep } from "../../pulid/lockstep-sampling.ts";
 import { ATTRIBUTE_VALUES, type Attributes, type ScalarAttributeKey } from "../../world/attributes.ts";
 import { makeCaption } from "../../world/captions.ts";
 import { renderFace } from "../../world/render.ts";
@@ -136,14 +136,9 @@ export async function evalGeneration(o: GenerationEvalOptions): Promise<Record<s
       // BATCH copies of the pipeline's loop in lockstep; their UNet calls are gathered into one batched run.
       const specs = items.map((_, i) => ({ version: "v1" as const, sampler: "dpmpp_2m" as const, steps: o.steps, schedulerConfig: f.schedulerConfig, seed: hashSeed("generation-eval-noise", EVAL_SEED, s + i), size: per }));
       const latents = await sampleLatentsInLockstep(specs, async (calls) => {
-        const xs = new Float32Array(2 * BATCH * per);
         const ts = new Float32Array(2 * BATCH);
-        for (const k of calls) {
-          xs.set(k.xIn, k.index * per);
-          xs.set(k.xIn, (BATCH + k.index) * per);
-          ts[k.index] = ts[BATCH + k.index] = k.t;
-        }
-        const [out] = await unet.run([new HostTensor("float32", [2 * BATCH, per / 256, 16, 16], xs), new HostTensor("float32", [2 * BATCH], ts), cond.promptEmbeds, cond.pooledPromptEmbeds, worldTimeIds(2 * BATCH)]);
+        for (const k of calls) ts[k.index] = ts[BATCH + k.index] = k.t;
+        const [out] = await unet.run([new HostTensor("float32", [2 * BATCH, per / 256, 16, 16], cfgBatchInput(calls, BATCH, per)), new HostTensor("float32", [2 * BATCH], ts), cond.promptEmbeds, cond.pooledPromptEmbeds, worldTimeIds(2 * BATCH)]);
         return calls.map((k) => guidedRow(out!.data as Float32Array, BATCH, k.index, per, o.cfg));
       });
       const zs = new Float32Array(BATCH * per);
