@@ -74,7 +74,5 @@ export async function generateBatch(pipe: PulidPipeline, items: readonly BatchIt
     const [out] = await program.run([new HostTensor("float32", [2 * B, ...latent], cfgBatchInput(calls, B, n)), HostTensor.f32([1], [t]), ...fixed]);
     return calls.map((c) => guidedRow(out!.data as Float32Array, B, c.index, n, o.cfg));
   });
-  const images: RgbImage[] = [];
-  for (const z of latents) images.push(await pipe.vaeRunner.decode(z, latent));
-  return images;
+  return pipe.vaeRunner.decodeMany(latents, latent);
 }

@@ -23,8 +23,9 @@ import { encodeSdxlPrompts } from "../../models/sdxl/text-conditioning.ts";
 import { loadJudge, openJudge, type JudgeMeta, type JudgeVerdict } from "../../models/world/judge-file.ts";
 import { loadWorldClip, openWorldClip } from "../../models/world/clip-folder.ts";
 import { FaceSimilarity } from "../face-similarity.ts";
-import { rgbImage, type RgbImage, rgbFromUnitFloats } from "../../face/rgb-image.ts";
+import { type RgbImage, rgbFromUnitFloats } from "../../face/rgb-image.ts";
 import { cfgBatchInput, guidedRow, sampleLatentsInLockstep } from "../../pulid/lockstep-sampling.ts";
+import { VaeRunner } from "../../pulid/vae-runner.ts";
 import { ATTRIBUTE_VALUES, type Attributes, type ScalarAttributeKey } from "../../world/attributes.ts";
 import { makeCaption } from "../../world/captions.ts";
 import { renderFace } from "../../world/render.ts";
@@ -75,15 +76,6 @@ function agrees(v: JudgeVerdict, a: Attributes, k: (typeof CATEGORIES)[number]):
   return v[k] === a[k];
 }
 
-/** [-1, 1] planar image i of a batch -> 8-bit RGB (the pipeline's postprocess). */
-function toRgb(t: HostTensor, i: number): RgbImage {
-  const S = t.shape[2]!;
-  const n = S * S;
-  const out = new Uint8Array(3 * n);
-  for (let p = 0; p < n; p++) for (let c = 0; c < 3; c++) out[3 * p + c] = Math.round(Math.min(1, Math.max(0, t.get(i * 3 * n + c * n + p) / 2 + 0.5)) * 255);
-  return rgbImage(S, S, out);
-}
-
 function meanPairwiseCos(v: readonly Float32Array[]): number | null {
   let s = 0;
   let n = 0;
@@ -112,8 +104,7 @@ export async function evalGeneration(o: GenerationEvalOptions): Promise<Record<s
   const q = input("pooled", [2 * BATCH, f.textEncoder2.config.projection_dim]);
   const ti = input("time_ids", [2 * BATCH, 6]);
   const unet = compile({ inputs: [x, t, c, q, ti], outputs: [f.unet.call(x, t, c, { added: { textEmbeds: q, timeIds: ti } })], name: "eval_unet" });
-  const z = input("latents", [BATCH, per / 256, 16, 16]);
-  const vae = compile({ inputs: [z], outputs: [f.vae.decode(f.vae.latentsForDecode(z))], name: "eval_vae" });
+  const vae = new VaeRunner(f.vae);
   const hits = new Map<string, number>(CATEGORIES.map((k) => [k, 0]));
   let faces = 0;
   const sampleEmb: Float32Array[] = [];
@@ -141,10 +132,7 @@ export async function evalGeneration(o: GenerationEvalOptions): Promise<Record<s
         const [out] = await unet.run([new HostTensor("float32", [2 * BATCH, per / 256, 16, 16], cfgBatchInput(calls, BATCH, per)), new HostTensor("float32", [2 * BATCH], ts), cond.promptEmbeds, cond.pooledPromptEmbeds, worldTimeIds(2 * BATCH)]);
         return calls.map((k) => guidedRow(out!.data as Float32Array, BATCH, k.index, per, o.cfg));
       });
-      const zs = new Float32Array(BATCH * per);
-      latents.forEach((l, i) => zs.set(l, i * per));
-      const [img] = await vae.run([new HostTensor("float32", [BATCH, per / 256, 16, 16], zs)]);
-      const rgbs = items.map((_, i) => toRgb(img!, i));
+      const rgbs = await vae.decodeMany(latents, [per / 256, 16, 16]);
       // What the perception models see: the 8-bit images, back in [-1, 1] for the judge.
       const judged = HostTensor.f32([BATCH, 3, WORLD_IMAGE_SIZE, WORLD_IMAGE_SIZE]);
       const n = WORLD_IMAGE_SIZE * WORLD_IMAGE_SIZE;
