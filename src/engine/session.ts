@@ -15,7 +15,10 @@ export const EXECUTION_PROVIDERS: readonly ExecutionProvider[] = ["cpu", "cuda",
 export interface SessionOptions {
   /** Where ONNX Runtime runs the graph (default cpu). */
   executionProvider?: ExecutionProvider;
-  /** Intra-op threads (default: ONNX Runtime's choice, one per core). */
+  /**
+   * Intra-op threads. Default: PULID_ORT_THREADS when the environment sets it (e.g. 1 for each of two processes
+   * sharing two cores), else ONNX Runtime's choice, one per core.
+   */
   threads?: number;
   /** Keep ONNX Runtime's memory arena (faster repeated runs, higher resident memory). Default true. */
   memoryArena?: boolean;
@@ -25,6 +28,12 @@ export interface SessionOptions {
    * (training runs beside tests), spinning threads burn the CPU the others need.
    */
   allowSpinning?: boolean;
+}
+
+function threadsOf(opts: SessionOptions): number | undefined {
+  if (opts.threads) return opts.threads;
+  const env = Number(process.env.PULID_ORT_THREADS);
+  return Number.isInteger(env) && env > 0 ? env : undefined;
 }
 
 function spinningAllowed(opts: SessionOptions): boolean {
@@ -79,14 +88,14 @@ export async function getSession(
   checkProvider(ep);
   // External-data locations are relative, so the folder is part of what the model means (two checkpoints of
   // one architecture in two folders give the same bytes).
-  const key = createHash("sha256").update(model).update(JSON.stringify([ep, opts.threads ?? 0, opts.memoryArena ?? true, spinningAllowed(opts), externalDir])).digest("hex");
+  const key = createHash("sha256").update(model).update(JSON.stringify([ep, threadsOf(opts) ?? 0, opts.memoryArena ?? true, spinningAllowed(opts), externalDir])).digest("hex");
   let entry = cache.get(key);
   if (!entry) {
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       executionProviders: [ep],
       graphOptimizationLevel: "all",
       enableCpuMemArena: opts.memoryArena ?? true,
-      ...(opts.threads ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {}),
+      ...(threadsOf(opts) ? { intraOpNumThreads: threadsOf(opts), interOpNumThreads: 1 } : {}),
     };
     const config: Record<string, string> = {};
     if (externalDir !== null) config.model_external_initializers_file_folder_path = externalDir;
@@ -175,7 +184,7 @@ export async function openOnnxFile(path: string, opts: SessionOptions = {}): Pro
     session = await ort.InferenceSession.create(path, {
       executionProviders: [ep],
       graphOptimizationLevel: "all",
-      ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
+      ...(threadsOf(opts) ? { intraOpNumThreads: threadsOf(opts) } : {}),
       ...(spinningAllowed(opts) ? {} : { extra: { session: { "intra_op.allow_spinning": "0" } } }),
     });
   } catch (e) {
