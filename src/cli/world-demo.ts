@@ -24,6 +24,8 @@ export const DEMO_PROMPTS: readonly Partial<Attributes>[] = [
 export interface WorldDemoOptions {
   /** Models folder (default: the shipped world, `models/world/`). */
   models?: string;
+  /** Adapter file instead of the models folder's (e.g. a `pulid train` export). */
+  adapter?: string;
   /** Which held-out (test split) identity to draw (default 3). */
   person?: number;
   seed?: number;
@@ -57,7 +59,7 @@ export function demoReference(person: number): RgbImage {
 export async function runWorldDemo(o: WorldDemoOptions = {}): Promise<WorldDemoResult> {
   const seed = o.seed ?? 7;
   const reference = demoReference(o.person ?? 3);
-  const pipe = await PulidPipeline.fromPretrained(o.models);
+  const pipe = await PulidPipeline.fromPretrained(o.models, o.adapter ? { adapter: o.adapter } : {});
   try {
     const { embedding, notes } = await pipe.encodeId([reference]);
     const rows: DemoRow[] = [];
