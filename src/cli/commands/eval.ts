@@ -7,7 +7,7 @@ import { resolve } from "node:path";
 import { intFlag, parseFlags, UsageError, type Command } from "../command.ts";
 import { Progress } from "../progress.ts";
 import { stopOnSigint } from "../stop-on-sigint.ts";
-import { BENCH_NAMES, METHOD_NAMES, SWEEP_SCALES, pipelineGenerator, resolveMethods, runBench, type BenchGenerator, type BenchName, type BenchResults } from "../../eval/bench/index.ts";
+import { BENCH_NAMES, METHOD_NAMES, SWEEP_SCALES, drawBenchShard, pipelineGenerator, resolveMethods, runBench, type BenchGenerator, type BenchName, type BenchResults, type BenchShard } from "../../eval/bench/index.ts";
 import { nodePlatform } from "../../node/pulid-platform.ts";
 
 /** The shipped world models (the pipeline's and the perception models' default). */
@@ -15,7 +15,7 @@ const WORLD_MODELS_DIR = nodePlatform.defaultModelsDir();
 
 export const EVAL_HELP = `usage: pulid eval --bench divid120|unsplash50 --out DIR [--quick] [--methods LIST] [--adapters DIR]
                   [--models DIR] [--perception DIR] [--sweep S,S,...|none] [--sweep-persons N]
-                  [--persons N] [--seeds N] [--json]
+                  [--persons N] [--seeds N] [--shard K/N] [--json]
 
 Generates the benchmark (identities x the 20 prompts of the paper's Table 7 in world form, plus the Face Sim
 prompt, x 4 seeds, the same seeds for every method), then measures Face Sim (face-metric), CLIP-T and CLIP-I
@@ -43,6 +43,9 @@ options:
   --persons N        keep the first N identities;  --seeds N  keep the first N seeds
   --batch N          images per batched UNet call (default 16; images of one method and ID weight)
   --gallery N        identity recovery among the first N test identities (default all 400)
+  --shard K/N        only draw shard K of N (every N-th image, from the K-th) into DIR's cache and measure
+                     nothing: start N such processes at once (with PULID_ORT_THREADS=1 on few cores), then run
+                     the same command without --shard to measure and write the report
   --json             print one JSON object as the last line: {"bench", "methods": {NAME: {"face_sim", "clip_t",
                      "clip_i", "face_rate", "bg_disruption", "layout_iou", ...}}, "sweep": [...]}
 
@@ -51,6 +54,15 @@ exit codes: 0 done, 1 a failure (missing model or adapter file, interrupted), 2 
 /** What tests replace: where images come from. */
 export interface EvalDeps {
   generator?: (modelsDir: string | undefined) => BenchGenerator;
+}
+
+/** "K/N" (1 <= K <= N <= 64) -> a 0-based shard. */
+function parseShard(v: string): BenchShard {
+  const m = /^(\d+)\/(\d+)$/.exec(v.trim());
+  const k = m ? Number(m[1]) : NaN;
+  const n = m ? Number(m[2]) : NaN;
+  if (!m || n < 1 || n > 64 || k < 1 || k > n) throw new UsageError(`--shard must be K/N with 1 <= K <= N <= 64, got '${v}'`);
+  return { index: k - 1, count: n };
 }
 
 function parseScales(v: string): number[] | null {
@@ -62,7 +74,7 @@ function parseScales(v: string): number[] | null {
 
 export async function runEvalCommand(argv: string[], deps: EvalDeps = {}): Promise<number> {
   const { flags } = parseFlags(argv, {
-    strings: ["bench", "out", "methods", "adapters", "models", "perception", "sweep", "sweep-persons", "persons", "seeds", "gallery", "batch"],
+    strings: ["bench", "out", "methods", "adapters", "models", "perception", "sweep", "sweep-persons", "persons", "seeds", "gallery", "batch", "shard"],
     booleans: ["quick", "json"],
   });
   if (flags.help) return (console.log(EVAL_HELP), 0);
@@ -85,9 +97,10 @@ export async function runEvalCommand(argv: string[], deps: EvalDeps = {}): Promi
   // Ctrl-C: the image being drawn is finished and stored, so the same command resumes from there.
   const stop = stopOnSigint();
   const bars = new Map<string, { bar: Progress; at: number }>();
+  const shard = typeof flags.shard === "string" ? parseShard(flags.shard) : null;
   let results: BenchResults;
   try {
-    results = await runBench({
+    const run = {
       bench: bench as BenchName,
       plan,
       methods,
@@ -98,7 +111,7 @@ export async function runEvalCommand(argv: string[], deps: EvalDeps = {}): Promi
       sweep: scales && names.some((n) => n !== "base") ? { scales, persons: intFlag(flags, "sweep-persons", quick ? 1 : 8, 1, 120) } : null,
       ...(flags.gallery !== undefined ? { gallery: intFlag(flags, "gallery", 400, 1, 400) } : {}),
       batch: intFlag(flags, "batch", 16, 1, 256),
-      onProgress: (done, total, note, phase) => {
+      onProgress: (done: number, total: number, note: string, phase: "draw" | "measure") => {
         let b = bars.get(phase);
         if (!b) bars.set(phase, (b = { bar: new Progress(phase.padEnd(7), total), at: 0 }));
         b.bar.tick(done - b.at, note);
@@ -106,7 +119,14 @@ export async function runEvalCommand(argv: string[], deps: EvalDeps = {}): Promi
         if (done === total) b.bar.done();
       },
       signal: stop.signal,
-    });
+    };
+    if (shard) {
+      const r = await drawBenchShard(run, shard);
+      const line = `shard ${shard.index + 1}/${shard.count}: ${r.jobs} images, ${r.drawn} drawn, ${r.reused} already on disk; run without --shard to measure`;
+      console.log(flags.json ? JSON.stringify({ bench, shard: `${shard.index + 1}/${shard.count}`, ...r }) : line);
+      return 0;
+    }
+    results = await runBench(run);
   } finally {
     stop.release();
   }

@@ -10,7 +10,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { runBench, resolveMethods, type BenchRunOptions } from "../../../src/eval/bench/index.ts";
+import { runBench, drawBenchShard, resolveMethods, type BenchRunOptions } from "../../../src/eval/bench/index.ts";
 import { runEvalCommand } from "../../../src/cli/commands/eval.ts";
 import { fakeGenerator } from "./fake-generator.ts";
 
@@ -101,6 +101,27 @@ test("a cache made with other settings is refused, naming the field", async () =
   await assert.rejects(run(), (e: Error & { code?: string }) => e.code === "cache_mismatch" && /adapter = /.test(e.message));
 });
 
+test("shards draw disjoint parts of a run that together make the whole; the measuring run then draws nothing", async () => {
+  const out = join(dir, "shards");
+  const key = (j: { adapterPath: string | undefined; personKey: string; prompt: string; seed: number; options: unknown }) => JSON.stringify([j.adapterPath, j.personKey, j.prompt, j.seed, j.options]);
+  const gens = [0, 1, 2].map(() => fakeGenerator("divid120"));
+  const drawn = await Promise.all(gens.map((g, index) => drawBenchShard(opts(out, { generator: g }), { index, count: 3 })));
+  const keys = gens.flatMap((g) => g.calls.map(key));
+  assert.equal(keys.length, TOTAL, "every image drawn once across the shards");
+  assert.equal(new Set(keys).size, TOTAL, "no image drawn by two shards");
+  for (const [k, g] of gens.entries()) {
+    assert.ok(g.calls.length >= Math.floor(TOTAL / 3) && g.calls.length <= Math.ceil(TOTAL / 3), `shard ${k}: ${g.calls.length} images`);
+    assert.equal(drawn[k]!.drawn, g.calls.length);
+  }
+  const measure = fakeGenerator("divid120", { failAfter: 0 });
+  const r = await runBench(opts(out, { generator: measure }));
+  assert.equal(measure.calls.length, 0);
+  assert.equal(r.reused, TOTAL);
+  const whole = await runBench(opts(join(dir, "unsharded")));
+  assert.deepEqual(r.methods, whole.methods, "the same numbers as an unsharded run");
+  await assert.rejects(drawBenchShard(opts(out), { index: 3, count: 3 }), /index must be in 1\.\.count/);
+});
+
 test("pulid eval --json: the last line is one object with the issue's keys per method", async () => {
   const out = join(dir, "json");
   const lines: string[] = [];
@@ -132,6 +153,9 @@ test("pulid eval: --help, and usage errors are one line with exit code 2", () =>
   const help = execFileSync(process.execPath, ["--import", "tsx", join(ROOT, "src", "cli", "main.ts"), "eval", "--help"], { cwd: ROOT, encoding: "utf8" });
   assert.match(help, /--adapters DIR/);
   assert.match(help, /stage1\.safetensors/);
+  const badShard = cli(["--bench", "divid120", "--out", join(dir, "x"), "--shard", "3/2"]);
+  assert.equal(badShard.status, 2);
+  assert.equal(badShard.stderr.trim(), "pulid eval: --shard must be K/N with 1 <= K <= N <= 64, got '3/2'");
   const bad = cli(["--bench", "celeba", "--out", join(dir, "x")]);
   assert.equal(bad.status, 2);
   assert.equal(bad.stderr.trim(), "pulid eval: --bench must be divid120 or unsplash50, got 'celeba'");
