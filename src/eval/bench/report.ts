@@ -12,9 +12,9 @@ export interface GridRow {
   prompt: string;
   category: string;
   seed: number;
-  /** PNG bytes of the reference photo and of each method's image. */
+  /** Encoded image bytes (PNG or JPEG) of the reference photo and of each method's image. */
   reference: Uint8Array;
-  cells: { method: string; png: Uint8Array }[];
+  cells: { method: string; image: Uint8Array }[];
 }
 
 export interface ReportExtras {
@@ -25,7 +25,9 @@ export interface ReportExtras {
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 // `+ 0` turns the -0 that toFixed keeps for tiny negatives ("-0.000") into 0.
 const fmt = (v: number | null | undefined, digits = 3) => (v === null || v === undefined ? "–" : (Number(v.toFixed(digits)) + 0).toFixed(digits));
-const img = (png: Uint8Array, alt: string) => `<img src="data:image/png;base64,${Buffer.from(png).toString("base64")}" alt="${esc(alt)}" width="128" height="128">`;
+/** JPEG starts with FF D8; everything else the report is given is PNG. */
+const mimeOf = (bytes: Uint8Array) => (bytes[0] === 0xff && bytes[1] === 0xd8 ? "image/jpeg" : "image/png");
+const img = (bytes: Uint8Array, alt: string) => `<img src="data:${mimeOf(bytes)};base64,${Buffer.from(bytes).toString("base64")}" alt="${esc(alt)}" width="128" height="128">`;
 
 function table(head: readonly string[], rows: readonly (readonly string[])[], caption: string): string {
   return `<table><caption>${esc(caption)}</caption><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead><tbody>${rows
@@ -70,7 +72,7 @@ export function writeReport(r: BenchResults, x: ReportExtras): string {
   const gridHead = x.grid.length ? ["reference", ...x.grid[0]!.cells.map((c) => c.method)] : [];
   const grid = x.grid.length
     ? `<table class="grid"><thead><tr><th>prompt</th>${gridHead.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead><tbody>${x.grid
-        .map((g) => `<tr><th scope="row">person ${g.person}, seed ${g.seed}<br><small>${esc(g.category)}: ${esc(g.prompt)}</small></th><td>${img(g.reference, `reference of person ${g.person}`)}</td>${g.cells.map((c) => `<td>${img(c.png, `${c.method}: ${g.prompt}`)}</td>`).join("")}</tr>`)
+        .map((g) => `<tr><th scope="row">person ${g.person}, seed ${g.seed}<br><small>${esc(g.category)}: ${esc(g.prompt)}</small></th><td>${img(g.reference, `reference of person ${g.person}`)}</td>${g.cells.map((c) => `<td>${img(c.image, `${c.method}: ${g.prompt}`)}</td>`).join("")}</tr>`)
         .join("")}</tbody></table>`
     : "<p>No images.</p>";
   const sweep = x.sweepSvg ? `<figure id="sweep-plot">${x.sweepSvg.replace(/^<\?xml[^>]*>/, "")}<figcaption>Face Sim against CLIP-I as id_scale goes from 0 to ${Math.max(...r.sweep.map((s) => s.idScale))} (labels: id_scale)</figcaption></figure>` : "<p>No sweep in this run.</p>";

@@ -15,7 +15,7 @@ import type { GenerateOptions } from "../../pulid/options.ts";
 import { benchPlan, galleryPhoto, itemKey, referencePhoto, GALLERY_SIZE, type BenchItem, type BenchName, type BenchPlan, type PlanOptions } from "./plan.ts";
 import type { ResolvedMethod } from "./methods.ts";
 import type { BenchGenerator } from "./generator.ts";
-import { ImageCache, encodePng } from "./image-cache.ts";
+import { ImageCache, encodePng, reportThumbnail } from "./image-cache.ts";
 import { Perception } from "./perception.ts";
 import { methodScores, type Measured } from "./scores.ts";
 import type { MethodResult, BenchResults } from "./results.ts";
@@ -278,8 +278,8 @@ async function gridRows(plan: BenchPlan, methods: readonly ResolvedMethod[], cac
       prompt: it.prompt.text,
       category: it.faceSim ? "Face Sim" : it.prompt.category,
       seed: it.seed,
-      reference: await encodePng(refs.get(it.person)!),
-      cells: methods.map((m) => ({ method: m.spec.name, png: readFileSync(caches.get(m.spec.name)!.path(itemKey(it))) })),
+      reference: await reportThumbnail(await encodePng(refs.get(it.person)!)),
+      cells: await Promise.all(methods.map(async (m) => ({ method: m.spec.name, image: await reportThumbnail(readFileSync(caches.get(m.spec.name)!.path(itemKey(it)))) }))),
     });
   }
   return rows;

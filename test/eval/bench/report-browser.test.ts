@@ -13,7 +13,7 @@ import { pathToFileURL } from "node:url";
 import { chromium, type Browser } from "playwright-core";
 import { writeReport, type GridRow } from "../../../src/eval/bench/report.ts";
 import { renderSweepSvg, type SweepPoint } from "../../../src/eval/bench/sweep-plot.ts";
-import { encodePng } from "../../../src/eval/bench/image-cache.ts";
+import { encodePng, reportThumbnail } from "../../../src/eval/bench/image-cache.ts";
 import { renderToRgb } from "../../../src/eval/bench/plan.ts";
 import type { BenchResults, MethodResult } from "../../../src/eval/bench/run-bench.ts";
 import { renderFace } from "../../../src/world/render.ts";
@@ -55,7 +55,7 @@ before(async () => {
   const png = async (id: number, style: "photo" | "pencil") => encodePng(renderToRgb(renderFace(identityAt(id), withDefaults({ style }), { size: 64, seed: 1 })));
   const grid: GridRow[] = [];
   for (const person of [0, 1]) {
-    grid.push({ person, prompt: "portrait, pencil drawing", category: "Style", seed: 0, reference: await png(person, "photo"), cells: [{ method: "base", png: await png(9, "pencil") }, { method: "stage3", png: await png(person, "pencil") }] });
+    grid.push({ person, prompt: "portrait, pencil drawing", category: "Style", seed: 0, reference: await png(person, "photo"), cells: [{ method: "base", image: await png(9, "pencil") }, { method: "stage3", image: await reportThumbnail(await png(person, "pencil")) }] });
   }
   const sweep: SweepPoint[] = [0, 0.5, 1].map((s) => ({ method: "stage3", idScale: s, faceSim: 0.1 + 0.5 * s, clipI: 1 - 0.2 * s }));
   const results: BenchResults = {
