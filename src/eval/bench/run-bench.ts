@@ -231,7 +231,7 @@ export async function runBench(o: BenchRunOptions): Promise<BenchResults> {
       methods[m.spec.name] = await scoreOf(m, main);
       for (const s of o.sweep ? o.sweep.scales : []) {
         const w = s === 0 ? sweepBase : s === m.spec.options.idScale ? main.filter((x) => inSweep.has(x.item)) : await measured(m.spec.name, sweepItems, `${scaleTag(s)}/`);
-        const sc = methodScores({ withId: w, withoutId: sweepBase, references, texts, gallery: [], galleryIndex: new Map(), bgFeature: [] });
+        const sc = methodScores({ withId: w, withoutId: sweepBase, references, texts, gallery: [], galleryIndex: new Map(), bgFeature: [], faceSimOnEveryItem: true });
         sweep.push({ method: m.spec.name, idScale: s, faceSim: sc.face_sim, clipI: sc.clip_i });
       }
     }

@@ -64,6 +64,11 @@ export interface ScoreInputs {
   galleryIndex: ReadonlyMap<number, number>;
   /** Background feature distance per item index (computed by the caller with CLIP), or null. */
   bgFeature: readonly (number | null)[];
+  /**
+   * Face Sim over every image, not only the Face Sim prompt's (the ID-weight sweep: a few persons, so each point
+   * rests on all their prompts); identity recovery stays on the Face Sim prompt.
+   */
+  faceSimOnEveryItem?: boolean;
 }
 
 export function methodScores(x: ScoreInputs): MethodScores {
@@ -85,10 +90,12 @@ export function methodScores(x: ScoreInputs): MethodScores {
     const b = x.withoutId[i]!;
     const it = w.item;
     if (w.seen.face) faces++;
-    if (it.faceSim) {
+    if (it.faceSim || x.faceSimOnEveryItem) {
       const ref = x.references.get(it.person) ?? null;
       if (!w.seen.face) faceSimFailures++;
       else if (ref) faceSim.push(unitCosine(w.seen.face, ref));
+    }
+    if (it.faceSim) {
       const gi = x.galleryIndex.get(it.person);
       if (gi !== undefined && x.gallery.length) recovered.push(w.seen.face && nearestIdentity(w.seen.face, x.gallery) === gi ? 1 : 0);
     } else {

@@ -118,4 +118,10 @@ test("a method's scores from hand-made measurements", () => {
   // Within the estimated background of every without-ID image, with-ID images differ by 0 (Face Sim) or 10 grey levels.
   close(s.bg_disruption, (0 + 0 + 10 / 255 + 10 / 255) / 4, 1e-12);
   assert.equal(s.images, 4);
+  // The sweep's variant: Face Sim over every image (two more faces at cosine 0 with the reference), recovery unchanged.
+  const every = methodScores({ withId, withoutId, references: new Map([[0, ref]]), texts: new Map(), gallery: [unit(0, 1, 0), ref], galleryIndex: new Map([[0, 1]]), bgFeature: [], faceSimOnEveryItem: true });
+  close(every.face_sim, (2 / Math.sqrt(5) + 0 + 0) / 3, 1e-6);
+  assert.equal(every.face_sim_failures, 1);
+  close(every.identity_recovery, 1 / 2);
+  close(every.clip_i, (Math.SQRT1_2 + 0) / 2, 1e-6);
 });
