@@ -75,7 +75,7 @@ export function writeReport(r: BenchResults, x: ReportExtras): string {
         .map((g) => `<tr><th scope="row">person ${g.person}, seed ${g.seed}<br><small>${esc(g.category)}: ${esc(g.prompt)}</small></th><td>${img(g.reference, `reference of person ${g.person}`)}</td>${g.cells.map((c) => `<td>${img(c.image, `${c.method}: ${g.prompt}`)}</td>`).join("")}</tr>`)
         .join("")}</tbody></table>`
     : "<p>No images.</p>";
-  const sweep = x.sweepSvg ? `<figure id="sweep-plot">${x.sweepSvg.replace(/^<\?xml[^>]*>/, "")}<figcaption>Face Sim against CLIP-I as id_scale goes from 0 to ${Math.max(...r.sweep.map((s) => s.idScale))} (labels: id_scale)</figcaption></figure>` : "<p>No sweep in this run.</p>";
+  const sweep = x.sweepSvg ? `<figure id="sweep-plot">${x.sweepSvg.replace(/^<\?xml[^>]*>/, "")}<figcaption>Face Sim (every sweep image with a face, all prompts) against CLIP-I as id_scale goes from 0 to ${Math.max(...r.sweep.map((s) => s.idScale))} (labels: id_scale)</figcaption></figure>` : "<p>No sweep in this run.</p>";
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>pulid eval: ${esc(r.benchmark)}</title>
 <style>
