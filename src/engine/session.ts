@@ -88,14 +88,15 @@ export async function getSession(
   checkProvider(ep);
   // External-data locations are relative, so the folder is part of what the model means (two checkpoints of
   // one architecture in two folders give the same bytes).
-  const key = createHash("sha256").update(model).update(JSON.stringify([ep, threadsOf(opts) ?? 0, opts.memoryArena ?? true, spinningAllowed(opts), externalDir])).digest("hex");
+  const threads = threadsOf(opts);
+  const key = createHash("sha256").update(model).update(JSON.stringify([ep, threads ?? 0, opts.memoryArena ?? true, spinningAllowed(opts), externalDir])).digest("hex");
   let entry = cache.get(key);
   if (!entry) {
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       executionProviders: [ep],
       graphOptimizationLevel: "all",
       enableCpuMemArena: opts.memoryArena ?? true,
-      ...(threadsOf(opts) ? { intraOpNumThreads: threadsOf(opts), interOpNumThreads: 1 } : {}),
+      ...(threads ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
     };
     const config: Record<string, string> = {};
     if (externalDir !== null) config.model_external_initializers_file_folder_path = externalDir;
@@ -179,12 +180,13 @@ export interface OnnxFileModel {
 export async function openOnnxFile(path: string, opts: SessionOptions = {}): Promise<OnnxFileModel> {
   const ep = opts.executionProvider ?? "cpu";
   checkProvider(ep);
+  const threads = threadsOf(opts);
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(path, {
       executionProviders: [ep],
       graphOptimizationLevel: "all",
-      ...(threadsOf(opts) ? { intraOpNumThreads: threadsOf(opts) } : {}),
+      ...(threads ? { intraOpNumThreads: threads } : {}),
       ...(spinningAllowed(opts) ? {} : { extra: { session: { "intra_op.allow_spinning": "0" } } }),
     });
   } catch (e) {

@@ -94,10 +94,10 @@ export async function runEvalCommand(argv: string[], deps: EvalDeps = {}): Promi
     ...(flags.persons !== undefined ? { persons: intFlag(flags, "persons", 0, 1, 120) } : {}),
     ...(flags.seeds !== undefined ? { seeds: intFlag(flags, "seeds", 0, 1, 4) } : {}),
   };
+  const shard = typeof flags.shard === "string" ? parseShard(flags.shard) : null;
   // Ctrl-C: the image being drawn is finished and stored, so the same command resumes from there.
   const stop = stopOnSigint();
   const bars = new Map<string, { bar: Progress; at: number }>();
-  const shard = typeof flags.shard === "string" ? parseShard(flags.shard) : null;
   let results: BenchResults;
   try {
     const run = {

@@ -159,13 +159,19 @@ export async function drawBenchShard(o: BenchRunOptions, shard: BenchShard): Pro
   const p = prepare(o);
   const mine = p.jobs.filter((_, k) => k % shard.count === shard.index);
   await drawJobs(o, mine, p.refs);
-  let drawn = 0;
+  const { generated, reused } = cacheCounts(p.caches);
+  return { drawn: generated, reused, jobs: mine.length };
+}
+
+/** Images drawn by this process and images found on disk, over every method's cache. */
+function cacheCounts(caches: Map<string, ImageCache>): { generated: number; reused: number } {
+  let generated = 0;
   let reused = 0;
-  for (const c of p.caches.values()) {
-    drawn += c.generated;
+  for (const c of caches.values()) {
+    generated += c.generated;
     reused += c.reused;
   }
-  return { drawn, reused, jobs: mine.length };
+  return { generated, reused };
 }
 
 export async function runBench(o: BenchRunOptions): Promise<BenchResults> {
@@ -236,12 +242,7 @@ export async function runBench(o: BenchRunOptions): Promise<BenchResults> {
       }
     }
 
-    let generated = 0;
-    let reused = 0;
-    for (const c of caches.values()) {
-      generated += c.generated;
-      reused += c.reused;
-    }
+    const { generated, reused } = cacheCounts(caches);
     const results: BenchResults = {
       bench: o.bench,
       benchmark: plan.benchmark.name,
