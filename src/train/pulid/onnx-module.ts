@@ -8,13 +8,10 @@
 import { readFileSync } from "node:fs";
 import onnxProto from "onnx-proto";
 import { HostTensor } from "../../engine/host-tensor.ts";
-import { arrayFromBytes, type DType } from "../../engine/dtype.ts";
-import { ONNX_DTYPE } from "../../engine/onnx/builder.ts";
 import { PulidError } from "../../engine/errors.ts";
 import type { Module } from "../../nn/module.ts";
+import { onnxTensorValue } from "../../nn/onnx-graph.ts";
 import { FaceNet, type FaceNetConfig } from "../../models/world/face-net.ts";
-
-const DTYPE_OF = new Map<number, DType>(Object.entries(ONNX_DTYPE).map(([k, v]) => [v, k as DType]));
 
 /** What an ONNX file holds: float initializers by name (prefix removed), the first AveragePool kernel, the input size. */
 export interface OnnxWeights {
@@ -29,13 +26,10 @@ export function readOnnxWeights(path: string, prefix = ""): OnnxWeights {
   const tensors = new Map<string, HostTensor>();
   for (const t of m.graph?.initializer ?? []) {
     const name = t.name ?? "";
-    const dtype = DTYPE_OF.get(t.dataType ?? 0);
     // Graph constants of our lowering (c_12, const_7, shape_3) are not parameters.
-    if (/^(c|const|shape)_\d+$/.test(name)) continue;
-    if (!name.startsWith(prefix) || !dtype || (dtype !== "float32" && dtype !== "float16") || !t.rawData?.length) continue;
-    const bytes = new Uint8Array(t.rawData.length);
-    bytes.set(t.rawData);
-    tensors.set(name.slice(prefix.length), new HostTensor(dtype, (t.dims ?? []).map(Number), arrayFromBytes(dtype, bytes)));
+    if (/^(c|const|shape)_\d+$/.test(name) || !name.startsWith(prefix) || !t.rawData?.length) continue;
+    const v = onnxTensorValue(t);
+    if (v && (v.dtype === "float32" || v.dtype === "float16")) tensors.set(name.slice(prefix.length), v);
   }
   const pool = m.graph?.node?.find((n) => n.opType === "AveragePool");
   const kernel = pool?.attribute?.find((a) => a.name === "kernel_shape")?.ints?.[0];
