@@ -9,6 +9,8 @@ import { grad } from "../engine/autodiff.ts";
 import { compile, type Program } from "../engine/compile.ts";
 import type { HostTensor } from "../engine/host-tensor.ts";
 import type { SessionOptions } from "../engine/session.ts";
+import type { ParamSource } from "../engine/graph.ts";
+import type { ParamMode } from "../engine/onnx/lower.ts";
 
 export interface StepResult {
   loss: number;
@@ -20,6 +22,15 @@ export interface StepResult {
   grads: Map<Parameter, HostTensor>;
   /** Values of `extras` given at build time, in order. */
   extras: HostTensor[];
+}
+
+/**
+ * Trainable weights are fed at each run (they change); frozen ones are embedded, or stay ONNX external data when
+ * they live in a file (a full-size SDXL UNet is 5 GB: ONNX Runtime reads it once instead of a copy in the model).
+ */
+export function trainingParamMode(p: ParamSource): ParamMode {
+  if ((p as Parameter).requiresGrad) return "input";
+  return p.external && !p.value() ? "external" : "initializer";
 }
 
 export class TrainStep {
@@ -44,7 +55,7 @@ export class TrainStep {
       ...opts,
       inputs,
       outputs: [loss, ...extras, ...grads],
-      paramMode: (p) => ((p as Parameter).requiresGrad ? "input" : "initializer"),
+      paramMode: trainingParamMode,
       name: "train_step",
     });
   }

@@ -10,7 +10,7 @@ import { createHash, randomInt } from "node:crypto";
 import sharp from "sharp";
 import { writeFileAtomic } from "../engine/atomic-write.ts";
 import { loadImage } from "../face/load-image.ts";
-import { openScrfd } from "../face/scrfd-model.ts";
+import { openScrfd, type ScrfdModel } from "../face/scrfd-model.ts";
 import { openArcFace } from "../face/arcface-model.ts";
 import { bisenetParser } from "../face/bisenet-parser.ts";
 import { openWorldParser } from "../face/world-parser.ts";
@@ -20,6 +20,9 @@ import { loadSdxlFolder } from "../models/sdxl/folder.ts";
 import { openPulidCheckpoint, loadIdEncoderV1, loadIdFormer, PulidCheckpointError } from "../models/pulid/checkpoint.ts";
 import { loadIdAttentionLayers } from "../models/pulid/id-attention.ts";
 import { loadEvaVisual } from "../models/eva/load.ts";
+import type { EvaVisionTransformer } from "../models/eva/vision-transformer.ts";
+import type { FaceModels } from "../face/photo-features.ts";
+import type { SessionOptions } from "../engine/session.ts";
 import { EVA02_CLIP_L_14_336, parseEvaConfig } from "../models/eva/config.ts";
 import { BISENET_FACEXLIB, type BiSeNetConfig } from "../models/bisenet/config.ts";
 import { readJsonFile } from "../models/common/component-folder.ts";
@@ -64,6 +67,41 @@ function bisenetConfigAt(root: string): BiSeNetConfig {
   return existsSync(path) ? (readJsonFile(path, "expected BiSeNet widths {num_class, resnet_widths, context_channels, aux_mid_channels}") as unknown as BiSeNetConfig) : BISENET_FACEXLIB;
 }
 
+/** The face side of a models folder: the ID-feature nets of inference (and of PuLID training's data path). */
+export interface FaceSide {
+  eva: EvaVisionTransformer;
+  face: FaceModels;
+  evaPath: string;
+  arcfacePath: string;
+  /** The detector itself (landmarks of any image; `face.detector` is the same net with the layout's minimum size). */
+  scrfd: ScrfdModel;
+  dispose(): Promise<void>;
+}
+
+/** The EVA tower of `root` (its config from the folder, or EVA02-CLIP-L-14-336) and the file it came from. */
+export function loadEvaAt(root: string): { eva: EvaVisionTransformer; evaPath: string } {
+  const paths = FACE_PATHS[layoutKind(root, exists)];
+  const evaConfigPath = join(root, paths.evaConfig);
+  const evaConfig = existsSync(evaConfigPath) ? parseEvaConfig(readJsonFile(evaConfigPath, "expected an open_clip model config {embed_dim, vision_cfg}")) : EVA02_CLIP_L_14_336;
+  const evaPath = join(root, paths.eva);
+  return { eva: loadEvaVisual(evaPath, evaConfig), evaPath };
+}
+
+/** Opens the detector, recogniser, parser and EVA tower of `root` in its layout (published or world). */
+export async function openFaceSide(root: string, session: SessionOptions = {}, loaded = loadEvaAt(root)): Promise<FaceSide> {
+  const kind = layoutKind(root, exists);
+  const paths = FACE_PATHS[kind];
+  const { eva, evaPath } = loaded;
+
+  const arcfacePath = join(root, paths.recognizer);
+  const scrfd = await openScrfd(join(root, paths.detector), session);
+  // World faces are small (a 64x64 image's face is ~20-40 px): the world detector has no minimum face size.
+  const detector = kind === "world" ? { detect: (image: RgbImage, o?: DetectFacesOptions) => scrfd.detect(image, { ...o, minFaceSize: 0 }) } : scrfd;
+  const recognizer = await openArcFace(arcfacePath, session);
+  const parser = kind === "world" ? await openWorldParser(join(root, paths.parser), session) : await bisenetParser(join(root, paths.parser), { ...session, config: bisenetConfigAt(root) });
+  return { eva, face: { detector, recognizer, parser }, evaPath, arcfacePath, scrfd, dispose: async () => void (await Promise.all([scrfd.dispose(), recognizer.dispose()])) };
+}
+
 async function loadModels(dir: string, opts: LoadModelsOptions): Promise<PulidModels> {
   const root = resolve(dir);
   const missing = missingLayoutFiles(root, exists, opts.adapter !== undefined ? { adapter: opts.adapter } : {});
@@ -82,19 +120,8 @@ async function loadModels(dir: string, opts: LoadModelsOptions): Promise<PulidMo
   const idEncoder = version === "v1" ? loadIdEncoderV1(adapter).model : loadIdFormer(adapter).model;
   const idAttention = loadIdAttentionLayers(sdxl.unet, adapter);
 
-  const kind = layoutKind(root, exists);
-  const paths = FACE_PATHS[kind];
-  const evaConfigPath = join(root, paths.evaConfig);
-  const evaConfig = existsSync(evaConfigPath) ? parseEvaConfig(readJsonFile(evaConfigPath, "expected an open_clip model config {embed_dim, vision_cfg}")) : EVA02_CLIP_L_14_336;
-  const evaPath = join(root, paths.eva);
-  const eva = loadEvaVisual(evaPath, evaConfig);
-
-  const arcfacePath = join(root, paths.recognizer);
-  const scrfd = await openScrfd(join(root, paths.detector), session);
-  // World faces are small (a 64x64 image's face is ~20-40 px): the world detector has no minimum face size.
-  const detector = kind === "world" ? { detect: (image: RgbImage, o?: DetectFacesOptions) => scrfd.detect(image, { ...o, minFaceSize: 0 }) } : scrfd;
-  const recognizer = await openArcFace(arcfacePath, session);
-  const parser = kind === "world" ? await openWorldParser(join(root, paths.parser), session) : await bisenetParser(join(root, paths.parser), { ...session, config: bisenetConfigAt(root) });
+  const side = await openFaceSide(root, session);
+  const { eva, evaPath, arcfacePath } = side;
   const fingerprints: ModelFingerprints = { adapter: fingerprintFile(adapter), arcface: fingerprintFile(arcfacePath), eva: fingerprintFile(evaPath) };
   return {
     dir: root,
@@ -110,9 +137,9 @@ async function loadModels(dir: string, opts: LoadModelsOptions): Promise<PulidMo
     eva,
     idEncoder,
     idAttention,
-    face: { detector, recognizer, parser },
+    face: side.face,
     fingerprints,
-    dispose: async () => void (await Promise.all([scrfd.dispose(), recognizer.dispose()])),
+    dispose: side.dispose,
   };
 }
 

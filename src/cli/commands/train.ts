@@ -27,7 +27,11 @@ options:
   --stage N          1, 2 or 3
   --naive-id-loss    stage 2 with the ID loss on the diffusion branch's one-step x0 (the paper's ablation)
   --config NAME      tiny (random toy networks), world (models/world), sdxl (models/pulid-sdxl)
-  --models DIR       the models folder of --config world|sdxl
+  --models DIR       the models folder of --config world|sdxl (sdxl: the pulid generate layout plus
+                     arcface-50/arcface-50.onnx, the ID loss's face net, e.g. insightface's w600k_r50.onnx)
+  --data DIR         --config sdxl: photos (.jpg/.png/.webp), each with a caption file <name>.txt; the ID
+                     condition is the face of the photo itself (needed again with --resume)
+  --resolution N     --config sdxl: training side in pixels (default the UNet's native 1024)
   --out DIR          run folder
   --steps N          optimizer steps (fresh runs only)
   --batch N          samples per step (fresh runs only)
@@ -76,7 +80,7 @@ export const trainCommand: Command = {
   summary: "PuLID training: stage 1 (L_diff), 2 (+ Lightning ID loss), 3 (+ contrastive alignment)",
   async run(argv) {
     const { flags } = parseFlags(argv, {
-      strings: ["stage", "config", "models", "out", "steps", "batch", "backprop-steps", "from", "diffusion-unet", "sample-every", "lr", "warmup", "ema"],
+      strings: ["stage", "config", "models", "out", "steps", "batch", "backprop-steps", "from", "diffusion-unet", "sample-every", "lr", "warmup", "ema", "data", "resolution"],
       booleans: ["naive-id-loss", "resume", "other-image", "checkpointing"],
     });
     if (flags.help) return (console.log(TRAIN_HELP), 0);
@@ -102,8 +106,11 @@ export const trainCommand: Command = {
       emaDecay: emaFlag(flags.ema),
       warmup: flags.warmup === undefined ? undefined : intFlag(flags, "warmup", 0, 0, 10_000_000),
       sampleEvery: flags["sample-every"] === undefined ? undefined : intFlag(flags, "sample-every", 50, 0, 10_000_000),
+      resolution: flags.resolution === undefined ? undefined : intFlag(flags, "resolution", 0, 8, 4096),
     };
-    const source = pulidSource(config as PulidConfigName, typeof flags.models === "string" ? flags.models : undefined);
+    if (flags.data !== undefined && config !== "sdxl") throw new UsageError("--data is for --config sdxl (the world and tiny configs draw their own data)");
+    const data = typeof flags.data === "string" ? flags.data : undefined;
+    const source = pulidSource(config as PulidConfigName, typeof flags.models === "string" ? flags.models : undefined, data);
     const stop = stopOnSigint();
     let bar: Progress | null = null;
     const out = flags.out;
@@ -135,7 +142,8 @@ export const trainCommand: Command = {
       (bar as Progress | null)?.done();
       const terms = await drawTerms(out);
       if (!r.finished) {
-        console.log(`stopped at step ${r.step}/${r.hyper.steps}; resume with: pulid train --config ${config} --out ${out} --resume`);
+        const again = [`--config ${config}`, ...(typeof flags.models === "string" ? [`--models ${flags.models}`] : []), ...(data ? [`--data ${data}`] : [])].join(" ");
+        console.log(`stopped at step ${r.step}/${r.hyper.steps}; resume with: pulid train ${again} --out ${out} --resume`);
         return 1;
       }
       console.log(`trained stage ${r.hyper.stage}: ${r.hyper.steps} steps in ${(r.wallSeconds / 60).toFixed(1)} min; curves ${join(out, RUN_FILES.curve)}, ${terms}`);

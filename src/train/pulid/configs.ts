@@ -4,7 +4,8 @@
  * - `tiny`: random toy networks built in code (tests, smoke runs; nothing on disk).
  * - `world`: the shipped world models in `models/world/` (base and 4-step student, VAE, text tower, face-id +
  *   clip-id + parser for the ID features, face-loss for L_id, detector for the generated faces).
- * - `sdxl`: the published SDXL models in the pipeline's layout (`pulid/layout.ts`) plus arcface-50 for L_id.
+ * - `sdxl`: the published SDXL models in the pipeline's layout (`pulid/layout.ts`) plus arcface-50 for L_id,
+ *   trained on a folder of captioned photos (`sdxl-source.ts`).
  *
  * Each file-backed config first checks that every file it reads is present and fails with one line listing the
  * missing ones (the world's diffusion models are trained by `pulid world train base|student` and are not shipped
@@ -17,6 +18,7 @@ import { FACE_PATHS, LIGHTNING_UNET } from "../../pulid/layout.ts";
 import type { PulidSource } from "./recipe.ts";
 import { tinySource } from "./tiny.ts";
 import { worldSource } from "./world-source.ts";
+import { ARCFACE_50, sdxlSource } from "./sdxl-source.ts";
 
 export const PULID_CONFIGS = ["tiny", "world", "sdxl"] as const;
 export type PulidConfigName = (typeof PULID_CONFIGS)[number];
@@ -47,7 +49,7 @@ export const CONFIG_FILES: Record<Exclude<PulidConfigName, "tiny">, readonly str
     FACE_PATHS.published.recognizer,
     FACE_PATHS.published.eva,
     FACE_PATHS.published.parser,
-    "arcface-50/arcface-50.onnx",
+    ARCFACE_50,
   ],
 };
 
@@ -62,9 +64,9 @@ export function missingConfigFiles(config: Exclude<PulidConfigName, "tiny">, dir
 /**
  * The recipe source of a config.
  * @throws PulidError `missing_model_files` (one line, every missing path) for a file-backed config whose files
- *   are not all there; `not_implemented` for a file-backed config whose loading is not written yet.
+ *   are not all there; `bad_dataset` for sdxl without a photo folder (or a folder that is not one).
  */
-export function pulidSource(config: PulidConfigName, modelsDir?: string): PulidSource {
+export function pulidSource(config: PulidConfigName, modelsDir?: string, dataDir?: string): PulidSource {
   if (config === "tiny") return tinySource();
   const dir = modelsDir ?? CONFIG_DIRS[config];
   const missing = missingConfigFiles(config, dir);
@@ -72,8 +74,6 @@ export function pulidSource(config: PulidConfigName, modelsDir?: string): PulidS
     throw new PulidError("missing_model_files", `--config ${config} needs ${missing.length} file(s) not found: ${missing.join(", ")}`);
   }
   if (config === "world") return worldSource(dir);
-  throw new PulidError(
-    "not_implemented",
-    `--config sdxl: the full-size data path (a photo dataset, antelopev2 + EVA02-CLIP features, arcface-50) is not written yet; --config world and tiny run the same stages`,
-  );
+  if (!dataDir) throw new PulidError("bad_dataset", "--config sdxl needs --data DIR: a folder of photos, each with a caption file of the same name (.txt)");
+  return sdxlSource(dir, dataDir);
 }

@@ -73,3 +73,11 @@ export function loadWorldFaceNet(path: string): FaceNet {
   };
   return loadOnnxInto(new FaceNet(config), w, path);
 }
+
+/** The declared dims of an ONNX file's first output (0 where symbolic), e.g. a recogniser's embedding width. */
+export function readOnnxOutputDims(path: string): number[] {
+  const m = onnxProto.onnx.ModelProto.decode(readFileSync(path));
+  const dims = m.graph?.output?.[0]?.type?.tensorType?.shape?.dim ?? [];
+  if (!dims.length) throw new PulidError("bad_model_file", `${path}: the ONNX file declares no output shape`);
+  return dims.map((d) => Number(d.dimValue ?? 0));
+}

@@ -29,6 +29,8 @@ export interface PulidHyper extends BaseHyper, StageSettings {
   idFromOtherImage: boolean;
   /** Decay of an exponential moving average of the adapter's weights (0 = none); the export is the average. */
   emaDecay: number;
+  /** Training image side in pixels (0 = the base UNet's native size; the world always trains at its 64). */
+  resolution: number;
   /** Steps between sample grids (0 = none); rows of the grid. */
   sampleEvery: number;
   sampleRows: number;
@@ -45,8 +47,11 @@ export interface PulidSource {
   readonly name: string;
   /** Opens (once) the frozen networks. */
   frozen(h: PulidHyper): PulidFrozen;
-  /** Step `step`'s data: a pure function of (h.dataSeed, step). */
-  data(step: number, h: PulidHyper, f: PulidFrozen): StageData | Promise<StageData>;
+  /**
+   * Step `step`'s data: a pure function of (h.dataSeed, step) and, for a source that detects the faces of the
+   * Lightning rollout on the host (sdxl), of the adapter's current weights.
+   */
+  data(step: number, h: PulidHyper, f: PulidFrozen, adapter?: PulidAdapter): StageData | Promise<StageData>;
   dispose?(): Promise<void>;
 }
 
@@ -55,7 +60,7 @@ export const PULID_DEFAULTS: PulidHyper = {
   steps: 300, batch: 4, lr: 1e-4, warmup: 20, minLrRatio: 0.1, weightDecay: 0.01, clip: 1, seed: 81, dataSeed: 801, checkpointEvery: 25,
   stage: 1, naiveIdLoss: false, lambdaId: 1.0, lambdaAlignSem: 0.6, lambdaAlignLayout: 0.1,
   backpropSteps: 4, checkpointBlocks: false, faceThreshold: 0.5, diffusionUnet: "base",
-  from: "", idFromOtherImage: false, emaDecay: 0, sampleEvery: 50, sampleRows: 4,
+  from: "", idFromOtherImage: false, emaDecay: 0, resolution: 0, sampleEvery: 50, sampleRows: 4,
 };
 
 /** The file name of the exported adapter (the models layout's converted-v1 slot). */
@@ -97,7 +102,7 @@ export function pulidRecipe(source: PulidSource, defaults: Partial<PulidHyper> =
       adapter?.updateEma();
     },
     async batch(step, h) {
-      return orderFeeds(names, await source.data(step, h, openSync(h)));
+      return orderFeeds(names, await source.data(step, h, openSync(h), adapter ?? undefined));
     },
     writeSamples(path, h) {
       const model = adapter;
@@ -105,7 +110,8 @@ export function pulidRecipe(source: PulidSource, defaults: Partial<PulidHyper> =
       const run = async () => {
         const f = openSync(h);
         grid ??= new SampleGrid(model, f, h.sampleRows);
-        await grid.write(path, await source.data(SAMPLE_DATA_STEP, { ...h, batch: h.sampleRows }, f));
+        // Stage 1 data: the grid needs no landmarks, and a host-side face search would cost a rollout.
+        await grid.write(path, await source.data(SAMPLE_DATA_STEP, { ...h, stage: 1, batch: h.sampleRows }, f, model));
       };
       const done = queue.then(run);
       queue = done.catch(() => {});

@@ -12,7 +12,7 @@ import * as ops from "../../engine/ops.ts";
 import { compile, type Program } from "../../engine/compile.ts";
 import { HostTensor } from "../../engine/host-tensor.ts";
 import { writeFileAtomic } from "../../engine/atomic-write.ts";
-import type { Parameter } from "../../nn/parameter.ts";
+import { trainingParamMode } from "../../nn/train-step.ts";
 import type { PulidAdapter } from "./adapter.ts";
 import type { PulidFrozen } from "./stage-graph.ts";
 import { traceRollout } from "./lightning-rollout.ts";
@@ -21,12 +21,20 @@ import { orderFeeds, type StageData } from "./stage-data.ts";
 /** The data step the grid draws its conditions from (never reached by training). */
 export const SAMPLE_DATA_STEP = 1_000_000_007;
 
-/** Forward program: ID features + prompt + noise -> images without ID and with ID. */
-export class SampleGrid {
+/** Which rollout a {@link RolloutImages} program draws: the alignment pair's inputs or the ID-loss branch's. */
+export type RolloutFeeds = "align" | "id";
+
+/**
+ * Forward program: ID features + prompt + noise -> the 4-step student's decoded images [B, 3, H, W] in [-1, 1],
+ * with the ID (and, with `withoutId`, first without it from the same noise). It reads the stage data's
+ * `<feeds>_noise`, `<feeds>_context`, `<feeds>_pooled`. The adapter's weights are fed at each call, so the
+ * images follow training without re-tracing.
+ */
+export class RolloutImages {
   private readonly program: Program;
   private readonly names: string[];
 
-  constructor(adapter: PulidAdapter, f: PulidFrozen, readonly rows: number) {
+  constructor(adapter: PulidAdapter, f: PulidFrozen, readonly rows: number, opts: { withoutId: boolean; feeds: RolloutFeeds; name?: string }) {
     const B = rows;
     const names: string[] = [];
     const inputs: Tensor[] = [];
@@ -39,9 +47,9 @@ export class SampleGrid {
     const enc = adapter.id_adapter.config;
     const idCond = add("id_cond", [B, enc.width]);
     const vit = Array.from({ length: enc.num_vit_layers ?? 5 }, (_, i) => add(`vit_${i}`, [B, f.vitTokens, enc.vit_dim]));
-    const noise = add("align_noise", [B, ...f.latent]);
-    const ctx = add("align_context", [B, f.contextLength, f.contextDim]);
-    const pool = add("align_pooled", [B, f.pooledDim]);
+    const noise = add(`${opts.feeds}_noise`, [B, ...f.latent]);
+    const ctx = add(`${opts.feeds}_context`, [B, f.contextLength, f.contextDim]);
+    const pool = add(`${opts.feeds}_pooled`, [B, f.pooledDim]);
     const timeIds = add("time_ids", [B, 6]);
     const select = adapter.selector({ embedding: adapter.id_adapter.call(idCond, vit), scale: 1, mode: "normal" });
     const image = (withId: boolean) => {
@@ -53,15 +61,33 @@ export class SampleGrid {
     this.names = names;
     this.program = compile({
       inputs,
-      outputs: [image(false), image(true)],
-      paramMode: (p) => ((p as Parameter).requiresGrad ? "input" : "initializer"),
-      name: "pulid_samples",
+      outputs: opts.withoutId ? [image(false), image(true)] : [image(true)],
+      paramMode: trainingParamMode,
+      name: opts.name ?? "pulid_rollout_images",
     });
+  }
+
+  /** [without ID,] with ID, for a draw of the stage data with `rows` samples. */
+  run(data: StageData): Promise<HostTensor[]> {
+    return this.program.run(orderFeeds(this.names, data));
+  }
+
+  dispose(): Promise<void> {
+    return this.program.dispose();
+  }
+}
+
+/** The grid of a run: rows of fixed conditions; columns without / with the ID (same noise). */
+export class SampleGrid {
+  private readonly images: RolloutImages;
+
+  constructor(adapter: PulidAdapter, f: PulidFrozen, readonly rows: number) {
+    this.images = new RolloutImages(adapter, f, rows, { withoutId: true, feeds: "align", name: "pulid_samples" });
   }
 
   /** Writes the grid PNG (rows x [without, with]) for `data` (a source's draw with `rows` samples). */
   async write(path: string, data: StageData): Promise<void> {
-    const [without, withId] = await this.program.run(orderFeeds(this.names, data));
+    const [without, withId] = await this.images.run(data);
     const [, , H, W] = without!.shape as [number, number, number, number];
     const px = new Uint8Array(this.rows * H * 2 * W * 3);
     const put = (t: HostTensor, r: number, col: number) => {
@@ -83,6 +109,6 @@ export class SampleGrid {
   }
 
   dispose(): Promise<void> {
-    return this.program.dispose();
+    return this.images.dispose();
   }
 }

@@ -20,8 +20,6 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { HostTensor } from "../../engine/host-tensor.ts";
 import { Rng } from "../../engine/rng.ts";
-import { input } from "../../engine/tensor.ts";
-import { compile, type Program } from "../../engine/compile.ts";
 import { SafetensorsFile } from "../../engine/io/safetensors.ts";
 import { hashSeed } from "../../world/rng.ts";
 import { toCHW, worldExample } from "../../world/dataset.ts";
@@ -32,7 +30,7 @@ import { UNet2DConditionModel } from "../../models/unet/unet2d-condition.ts";
 import { WorldDetector, WORLD_DETECTOR } from "../../models/world/detector.ts";
 import { loadEvaVisual } from "../../models/eva/load.ts";
 import { parseEvaConfig } from "../../models/eva/config.ts";
-import { l2Normalize, type EvaVisionTransformer } from "../../models/eva/vision-transformer.ts";
+import type { EvaVisionTransformer } from "../../models/eva/vision-transformer.ts";
 import { openScrfd, type ScrfdModel } from "../../face/scrfd-model.ts";
 import { openArcFace, type ArcFaceModel } from "../../face/arcface-model.ts";
 import { openWorldParser } from "../../face/world-parser.ts";
@@ -44,6 +42,7 @@ import { FrozenLatentEncoder, FrozenTextEncoder } from "../diffusion/frozen-enco
 import { TrainSchedule } from "../diffusion/train-schedule.ts";
 import { worldTimeIds } from "../world/unet-base.ts";
 import { dpmpp2mTrailingPlan } from "./lightning-rollout.ts";
+import { EvaBatchRunner } from "./id-conditions.ts";
 import { loadOnnxInto, loadWorldFaceNet, readOnnxWeights } from "./onnx-module.ts";
 import type { PulidFrozen } from "./stage-graph.ts";
 import type { StageData } from "./stage-data.ts";
@@ -61,8 +60,7 @@ interface HostNets {
   recognizer: ArcFaceModel;
   faceLoss: ArcFaceModel;
   parser: Awaited<ReturnType<typeof openWorldParser>>;
-  eva: EvaVisionTransformer;
-  evaPrograms: Map<number, Program>;
+  eva: EvaBatchRunner;
   schedule: TrainSchedule;
 }
 
@@ -90,24 +88,10 @@ export function worldSource(dir: string): PulidSource {
       recognizer: await openArcFace(join(dir, FACE_PATHS.world.recognizer)),
       faceLoss: await openArcFace(join(dir, "face-loss.onnx")),
       parser: await openWorldParser(join(dir, FACE_PATHS.world.parser)),
-      eva: evaNet(),
-      evaPrograms: new Map(),
+      eva: new EvaBatchRunner(evaNet()),
       schedule: TrainSchedule.fromConfig(f.schedulerConfig),
     };
     return host;
-  };
-
-  /** EVA on B ID crops -> [normalised CLS embedding, hidden states...]. */
-  const evaRun = async (h: HostNets, images: HostTensor): Promise<HostTensor[]> => {
-    const b = images.shape[0]!;
-    let p = h.evaPrograms.get(b);
-    if (!p) {
-      const x = input("eva_images", images.shape);
-      const o = h.eva.call(x);
-      p = compile({ inputs: [x], outputs: [l2Normalize(o.embedding), ...o.hidden], name: "pulid_train_eva" });
-      h.evaPrograms.set(b, p);
-    }
-    return p.run([images]);
   };
 
   return {
@@ -177,7 +161,7 @@ export function worldSource(dir: string): PulidSource {
       Object.assign(out, { context: cap.context, pooled: cap.pooled, id_context: photo.context, id_pooled: photo.pooled, align_context: hard.context, align_pooled: hard.pooled });
 
       // The ID condition through inference's ID-feature path, and phi(C_id) with face-loss.
-      const evaSize = h.eva.config.image_size;
+      const evaSize = h.eva.eva.config.image_size;
       const evaImages = HostTensor.f32([B, 3, evaSize, evaSize]);
       const arc: Float32Array[] = [];
       const ref: Float32Array[] = [];
@@ -199,16 +183,7 @@ export function worldSource(dir: string): PulidSource {
         arc.push(feat.arcface);
         ref.push((await h.faceLoss.embed(image, feat.detection.face.kps)).embedding);
       }
-      const [cls, ...hidden] = await evaRun(h, evaImages);
-      const A = arc[0]!.length;
-      const E = cls!.shape[1]!;
-      const idCond = HostTensor.f32([B, A + E]);
-      for (let i = 0; i < B; i++) {
-        idCond.data.set(arc[i]!, i * (A + E));
-        idCond.data.set((cls as HostTensor<"float32">).data.subarray(i * E, (i + 1) * E), i * (A + E) + A);
-      }
-      out.id_cond = idCond;
-      hidden.forEach((v, l) => (out[`vit_${l}`] = v));
+      await h.eva.fillIdCondition(out, arc, evaImages);
       out.face_ref = HostTensor.f32([B, ref[0]!.length], ref.flatMap((r) => Array.from(r)));
       return out;
     },
@@ -216,7 +191,7 @@ export function worldSource(dir: string): PulidSource {
       const hn = host;
       host = null;
       if (!hn) return;
-      await Promise.all([hn.latent.dispose(), hn.text.dispose(), hn.detector.dispose(), hn.recognizer.dispose(), hn.faceLoss.dispose(), ...[...hn.evaPrograms.values()].map((p) => p.dispose())]);
+      await Promise.all([hn.latent.dispose(), hn.text.dispose(), hn.detector.dispose(), hn.recognizer.dispose(), hn.faceLoss.dispose(), hn.eva.dispose()]);
     },
   };
 }
