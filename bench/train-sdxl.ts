@@ -25,7 +25,17 @@
  *
  *   npm run bench:train-sdxl [-- --res 768] [-- --run] [-- --json] [-- --config tiny]
  */
-import { freemem } from "node:os";
+import { freemem, tmpdir } from "node:os";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { HostTensor } from "../src/engine/host-tensor.ts";
+import { Rng } from "../src/engine/rng.ts";
+import { TrainStep } from "../src/nn/train-step.ts";
+import { AdamW } from "../src/nn/optim/adamw.ts";
+import { clipGradNorm } from "../src/nn/optim/optimizer.ts";
+import { loadSdxlFolder } from "../src/models/sdxl/folder.ts";
+import { writeRandomSdxlFolder } from "../src/models/sdxl/random-folder.ts";
+import { ARCFACE_TEMPLATE_112 } from "../src/face/similarity.ts";
 import { topoSort, type Node } from "../src/engine/graph.ts";
 import { grad } from "../src/engine/autodiff.ts";
 import { numel } from "../src/engine/host-tensor.ts";
@@ -142,5 +152,92 @@ const perPixel = k1.savedActivationsGB / (res * res);
 let fit = 0;
 for (let side = 64; side <= 2048; side += 64) if ((k1.frozenWeightsGB + k1.adapterGB + perPixel * side * side) * GB <= budget) fit = side;
 log(`free memory ${(freemem() / GB).toFixed(1)} GB: the largest square resolution whose k=1 (checkpointed) estimate fits 80% of it is ${fit ? `${fit}x${fit}` : "none (the frozen weights alone do not fit)"}`);
-if (argv.includes("--run")) log("--run: compiling and running one full-size step is not implemented in this version of the bench (see issue 14)");
-if (json) console.log(JSON.stringify({ resolution: res, estimates: rows, free_memory_gb: freemem() / GB, largest_fitting_resolution: fit || null, step_run: false }));
+
+/**
+ * One real training step (forward, backward, AdamW) of stage 3 at full size with random fp16 weights: the
+ * student as the diffusion UNet too (one 5 GB UNet instead of two: `--diffusion-unet student`), k = 1, block
+ * checkpointing. Frozen weights are read as ONNX external data from a random fp16 SDXL folder (written once).
+ */
+async function runOneStep(side: number): Promise<Record<string, number | string>> {
+  const at = argv.indexOf("--cache");
+  const dir = join(at >= 0 ? argv[at + 1]! : join(tmpdir(), "pulid-bench-models"), "sdxl-v1", "sdxl");
+  if (!existsSync(join(dir, "unet", "config.json"))) {
+    log(`writing a full-size random fp16 SDXL folder to ${dir} (once)...`);
+    await writeRandomSdxlFolder(dir, { config: "full", dtype: "float16", seed: 1, log });
+  }
+  const sd = loadSdxlFolder(dir);
+  const unet = sd.unet.freeze();
+  sd.vae.freeze();
+  const face = new FaceNet(ARCFACE50_LIKE).initialize(3).freeze();
+  const cross = unet.config.cross_attention_dim as number;
+  const f: PulidFrozen = {
+    diffusionUnet: unet,
+    student: unet,
+    vae: sd.vae,
+    face: { inputSize: 112, embed: (x) => face.call(x) },
+    detector: null,
+    plan: dpmpp2mTrailingPlan(sd.schedulerConfig, 4),
+    latent: [4, side / 8, side / 8],
+    contextLength: 77,
+    contextDim: cross,
+    pooledDim: unet.config.projection_class_embeddings_input_dim! - 6 * unet.config.addition_time_embed_dim!,
+    vitTokens: 577,
+    faceDim: 512,
+    encoder: ID_ENCODER_V1_CONFIG,
+    frozenModules: [unet, sd.vae, face],
+  };
+  const adapter = new PulidAdapter(f.encoder, unet).initialize(4);
+  const h = { ...PULID_DEFAULTS, stage: 3 as const, batch: 1, backpropSteps: 1, checkpointBlocks: true, diffusionUnet: "student" as const };
+  const g = buildStageGraph(adapter, f, h);
+  let t = performance.now();
+  log(`compiling the stage-3 step at ${side}x${side} (${adapter.numParameters()} trainable parameters)...`);
+  const step = new TrainStep(adapter, g.inputs, g.loss);
+  const compileS = (performance.now() - t) / 1000;
+  const rng = new Rng(9);
+  const feeds = g.names.map((name, i) => {
+    const shape = g.inputs[i]!.shape;
+    if (name === "timesteps") return HostTensor.f32(shape, [500]);
+    if (name === "time_ids") return HostTensor.f32(shape, [side, side, 0, 0, side, side]);
+    if (name === "face_mask") return HostTensor.f32(shape, [1]);
+    if (name === "landmarks") return HostTensor.f32(shape, ARCFACE_TEMPLATE_112.map((v) => (v / 112) * side * 0.5 + side * 0.25));
+    return HostTensor.f32(shape, rng.fillNormal(new Float32Array(numel(shape))));
+  });
+  log(`compiled in ${compileS.toFixed(0)} s; running one step...`);
+  t = performance.now();
+  const r = await step.run(feeds);
+  const stepS = (performance.now() - t) / 1000;
+  t = performance.now();
+  const opt = new AdamW(adapter.trainableParameters());
+  const gradNorm = clipGradNorm(r.grads, 1);
+  opt.step(r.grads, 1e-4);
+  const optS = (performance.now() - t) / 1000;
+  await step.dispose();
+  return {
+    resolution: side,
+    diffusion_unet: "student",
+    backprop_steps: 1,
+    compile_seconds: compileS,
+    step_seconds: stepS,
+    optimizer_seconds: optS,
+    loss: r.loss,
+    grad_norm: gradNorm,
+    peak_rss_gib: process.resourceUsage().maxRSS / 2 ** 20,
+  };
+}
+
+let stepResult: Record<string, number | string> | null = null;
+if (argv.includes("--run")) {
+  // One UNet (the student) instead of two: its weights, the VAE's and the face net's, plus the k = 1 activations.
+  const runAt = argv.includes("--run-res") ? Number(argv[argv.indexOf("--run-res") + 1]) : 0;
+  const unetGB = k1.frozenWeightsGB - new UNet2DConditionModel(SDXL_UNET_CONFIG).numParameters() * 2 / GB;
+  let runFit = 0;
+  for (let side = 64; side <= 2048; side += 64) if ((unetGB + k1.adapterGB + perPixel * side * side) * GB <= budget) runFit = side;
+  const side = runAt || runFit;
+  if (!side) log("--run: nothing fits this machine's memory");
+  else {
+    log(`--run at ${side}x${side}${runAt ? " (--run-res)" : " (the largest that fits with one UNet)"}`);
+    stepResult = await runOneStep(side);
+    log(Object.entries(stepResult).map(([k, v]) => `${k} ${typeof v === "number" ? v.toFixed(3) : v}`).join(", "));
+  }
+}
+if (json) console.log(JSON.stringify({ resolution: res, estimates: rows, free_memory_gb: freemem() / GB, largest_fitting_resolution: fit || null, step_run: stepResult !== null, step: stepResult }));

@@ -1,12 +1,16 @@
 /**
- * The host side of a training batch's ID condition, shared by the world and SDXL sources: the EVA tower on the
- * batch's white-background face crops (one program per batch size), and the encoder's `id_cond` input assembled
- * as inference assembles it (raw face-net embedding, then the normalised EVA CLS).
+ * The host side of a training batch, shared by the world and SDXL sources: the noising and prompts of a stage's
+ * feeds, the EVA tower on the batch's white-background face crops (one program per batch size), and the
+ * encoder's `id_cond` input assembled as inference assembles it (raw face-net embedding, then the normalised EVA CLS).
  */
 import { compile, type Program } from "../../engine/compile.ts";
 import { HostTensor } from "../../engine/host-tensor.ts";
 import { input } from "../../engine/tensor.ts";
 import { l2Normalize, type EvaVisionTransformer } from "../../models/eva/vision-transformer.ts";
+import type { Rng } from "../../engine/rng.ts";
+import { CHALLENGING_PROMPTS } from "../../world/benchmarks.ts";
+import type { FrozenLatentEncoder, FrozenTextEncoder } from "../diffusion/frozen-encoders.ts";
+import type { TrainSchedule } from "../diffusion/train-schedule.ts";
 import type { StageData } from "./stage-data.ts";
 
 export class EvaBatchRunner {
@@ -49,4 +53,42 @@ export class EvaBatchRunner {
     this.programs.clear();
     return Promise.all(all.map((p) => p.dispose())).then(() => {});
   }
+}
+
+/** What every file-backed source draws the same way: the noising of the batch and the three prompt sets. */
+export interface BatchDraw {
+  rng: Rng;
+  schedule: TrainSchedule;
+  latent: FrozenLatentEncoder;
+  text: FrozenTextEncoder;
+}
+
+/**
+ * The diffusion branch's feeds (posterior sample, noise, timestep, SDXL's forward process), the two rollouts'
+ * initial noise, and the prompts: the batch's captions, the ID loss's photo prompt ("portrait, color, cinematic",
+ * Table 8's first) and one of Table 8's challenging prompts per sample for the alignment pair.
+ */
+export async function drawStageBatch(d: BatchDraw, images: HostTensor, latent: readonly [number, number, number], captions: readonly string[], timeIds: HostTensor): Promise<StageData> {
+  const B = images.shape[0]!;
+  const [C, hh, ww] = latent;
+  const per = C * hh * ww;
+  const shape = [B, C, hh, ww];
+  const posterior = d.rng.fillNormal(new Float32Array(B * per));
+  const eps = d.rng.fillNormal(new Float32Array(B * per));
+  const t = Float32Array.from({ length: B }, () => d.rng.int(d.schedule.numTimesteps));
+  const z0 = await d.latent.encode(images, posterior);
+  const out: StageData = {
+    noisy_latents: new HostTensor("float32", shape, d.schedule.addNoise(z0.data, eps, t, per)),
+    timesteps: new HostTensor("float32", [B], t),
+    target: new HostTensor("float32", shape, eps),
+    sqrt_alpha: HostTensor.f32([B], Array.from(t, (v) => d.schedule.coefs(v)[0])),
+    sqrt_one_minus_alpha: HostTensor.f32([B], Array.from(t, (v) => d.schedule.coefs(v)[1])),
+    time_ids: timeIds,
+    id_noise: new HostTensor("float32", shape, d.rng.fillNormal(new Float32Array(B * per))),
+    align_noise: new HostTensor("float32", shape, d.rng.fillNormal(new Float32Array(B * per))),
+  };
+  const cap = await d.text.encode(captions);
+  const photo = await d.text.encode(new Array<string>(B).fill(CHALLENGING_PROMPTS[0]!.text));
+  const hard = await d.text.encode(Array.from({ length: B }, () => CHALLENGING_PROMPTS[d.rng.int(CHALLENGING_PROMPTS.length)]!.text));
+  return Object.assign(out, { context: cap.context, pooled: cap.pooled, id_context: photo.context, id_pooled: photo.pooled, align_context: hard.context, align_pooled: hard.pooled });
 }

@@ -24,22 +24,20 @@ import { HostTensor } from "../../engine/host-tensor.ts";
 import { Rng } from "../../engine/rng.ts";
 import { input } from "../../engine/tensor.ts";
 import { PulidError } from "../../engine/errors.ts";
-import { SafetensorsFile } from "../../engine/io/safetensors.ts";
 import { hashSeed } from "../../world/rng.ts";
-import { CHALLENGING_PROMPTS } from "../../world/benchmarks.ts";
 import { loadSdxlFolder, type SdxlFolder } from "../../models/sdxl/folder.ts";
-import { UNet2DConditionModel } from "../../models/unet/unet2d-condition.ts";
 import { OnnxGraphModule } from "../../nn/onnx-graph.ts";
 import { openArcFace, type ArcFaceModel } from "../../face/arcface-model.ts";
 import { ARCFACE_TEMPLATE_112 } from "../../face/similarity.ts";
 import { rgbFromUnitFloats } from "../../face/rgb-image.ts";
 import { photoFeatures } from "../../pulid/face-features.ts";
-import { FACE_PATHS, LIGHTNING_UNET } from "../../pulid/layout.ts";
+import { FACE_PATHS } from "../../pulid/layout.ts";
 import { loadEvaAt, openFaceSide, type FaceSide } from "../../node/pulid-platform.ts";
 import { FrozenLatentEncoder, FrozenTextEncoder } from "../diffusion/frozen-encoders.ts";
 import { TrainSchedule } from "../diffusion/train-schedule.ts";
 import { dpmpp2mTrailingPlan } from "./lightning-rollout.ts";
-import { EvaBatchRunner } from "./id-conditions.ts";
+import { frozenUnets } from "./frozen-unets.ts";
+import { drawStageBatch, EvaBatchRunner } from "./id-conditions.ts";
 import { listTrainingPhotos, photoIndex, preparePhoto, type TrainingPhoto } from "./photo-dataset.ts";
 import { RolloutImages } from "./samples.ts";
 import type { PulidAdapter } from "./adapter.ts";
@@ -96,23 +94,13 @@ export function sdxlSource(dir: string, dataDir: string): PulidSource {
     frozen(h: PulidHyper): PulidFrozen {
       if (h.idFromOtherImage) throw new PulidError("bad_hyper", "--other-image needs identity labels, which a photo folder does not have: use --config world, or leave it out");
       const sd = folder();
-      const base = sd.unet.freeze();
-      const student = new UNet2DConditionModel(base.config);
-      const file = SafetensorsFile.open(join(dir, LIGHTNING_UNET.path));
-      try {
-        student.loadStateDict(file, { source: file.path });
-      } finally {
-        file.close();
-      }
-      student.freeze();
-      sd.vae.freeze();
+      const { base, student, contextDim: cross, pooledDim } = frozenUnets(sd, dir);
       const face = OnnxGraphModule.open(join(dir, ARCFACE_50)).freeze();
       const faceSide = face.inputShape[2] || 112;
       const faceDim = face.call(input("probe", [1, 3, faceSide, faceSide])).shape[1]!;
       const e = eva().eva;
       const recognizerDim = readOnnxOutputDims(join(dir, FACE_PATHS.published.recognizer)).at(-1)!;
       const c = base.config;
-      const cross = Array.isArray(c.cross_attention_dim) ? c.cross_attention_dim[0]! : c.cross_attention_dim;
       const native = (c.sample_size ?? 128) * sd.vae.downFactor;
       const res = h.resolution || native;
       if (res % (8 * sd.vae.downFactor) !== 0) throw new PulidError("bad_hyper", `resolution must be a multiple of ${8 * sd.vae.downFactor}, got ${res}`);
@@ -127,7 +115,7 @@ export function sdxlSource(dir: string, dataDir: string): PulidSource {
         latent: [c.in_channels, side, side],
         contextLength: sd.tokenizer.encode([""]).inputIds.shape[1]!,
         contextDim: cross,
-        pooledDim: c.projection_class_embeddings_input_dim! - 6 * c.addition_time_embed_dim!,
+        pooledDim,
         vitTokens: e.grid * e.grid + 1,
         faceDim,
         encoder: { width: recognizerDim + e.config.embed_dim, context_dim: cross, num_token: 5, vit_dim: e.config.width, num_vit_layers: 5 },
@@ -137,32 +125,13 @@ export function sdxlSource(dir: string, dataDir: string): PulidSource {
     async data(step: number, hp: PulidHyper, f: PulidFrozen, adapter?: PulidAdapter): Promise<StageData> {
       const h = await openHost(f);
       const B = hp.batch;
-      const [C, hh, ww] = f.latent;
       const res = sideOf(f);
-      const per = C * hh * ww;
       const rng = new Rng(hashSeed("pulid-sdxl", hp.dataSeed, step));
       const chosen = Array.from({ length: B }, (_, i) => photos[photoIndex(step * B + i, photos.length, hp.dataSeed)]!);
       const prepared = await Promise.all(chosen.map((p) => preparePhoto(p, res)));
       const images = HostTensor.f32([B, 3, res, res]);
       prepared.forEach((p, i) => images.data.set(p.pixels, i * 3 * res * res));
-      const posterior = rng.fillNormal(new Float32Array(B * per));
-      const eps = rng.fillNormal(new Float32Array(B * per));
-      const t = Float32Array.from({ length: B }, () => rng.int(h.schedule.numTimesteps));
-      const z0 = await h.latent.encode(images, posterior);
-      const out: StageData = {
-        noisy_latents: new HostTensor("float32", [B, C, hh, ww], h.schedule.addNoise(z0.data, eps, t, per)),
-        timesteps: new HostTensor("float32", [B], t),
-        target: new HostTensor("float32", [B, C, hh, ww], eps),
-        sqrt_alpha: HostTensor.f32([B], Array.from(t, (v) => h.schedule.coefs(v)[0])),
-        sqrt_one_minus_alpha: HostTensor.f32([B], Array.from(t, (v) => h.schedule.coefs(v)[1])),
-        time_ids: HostTensor.f32([B, 6], prepared.flatMap((p) => p.timeIds)),
-        id_noise: new HostTensor("float32", [B, C, hh, ww], rng.fillNormal(new Float32Array(B * per))),
-        align_noise: new HostTensor("float32", [B, C, hh, ww], rng.fillNormal(new Float32Array(B * per))),
-      };
-      const cap = await h.text.encode(chosen.map((p) => p.caption));
-      const photo = await h.text.encode(new Array<string>(B).fill(CHALLENGING_PROMPTS[0]!.text));
-      const hard = await h.text.encode(Array.from({ length: B }, () => CHALLENGING_PROMPTS[rng.int(CHALLENGING_PROMPTS.length)]!.text));
-      Object.assign(out, { context: cap.context, pooled: cap.pooled, id_context: photo.context, id_pooled: photo.pooled, align_context: hard.context, align_pooled: hard.pooled });
+      const out = await drawStageBatch({ rng, schedule: h.schedule, latent: h.latent, text: h.text }, images, f.latent, chosen.map((p) => p.caption), HostTensor.f32([B, 6], prepared.flatMap((p) => p.timeIds)));
 
       // The ID condition through inference's ID-feature path, and phi(C_id) with arcface-50.
       const evaSize = h.eva.eva.config.image_size;

@@ -20,13 +20,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { HostTensor } from "../../engine/host-tensor.ts";
 import { Rng } from "../../engine/rng.ts";
-import { SafetensorsFile } from "../../engine/io/safetensors.ts";
 import { hashSeed } from "../../world/rng.ts";
 import { toCHW, worldExample } from "../../world/dataset.ts";
-import { CHALLENGING_PROMPTS } from "../../world/benchmarks.ts";
 import type { RenderedFace } from "../../world/render.ts";
 import { loadSdxlFolder, type SdxlFolder } from "../../models/sdxl/folder.ts";
-import { UNet2DConditionModel } from "../../models/unet/unet2d-condition.ts";
 import { WorldDetector, WORLD_DETECTOR } from "../../models/world/detector.ts";
 import { loadEvaVisual } from "../../models/eva/load.ts";
 import { parseEvaConfig } from "../../models/eva/config.ts";
@@ -37,12 +34,13 @@ import { openWorldParser } from "../../face/world-parser.ts";
 import { type RgbImage, rgbFromUnitFloats } from "../../face/rgb-image.ts";
 import type { FaceDetectionResult } from "../../face/detect-faces.ts";
 import { photoFeatures } from "../../pulid/face-features.ts";
-import { FACE_PATHS, LIGHTNING_UNET } from "../../pulid/layout.ts";
+import { FACE_PATHS } from "../../pulid/layout.ts";
 import { FrozenLatentEncoder, FrozenTextEncoder } from "../diffusion/frozen-encoders.ts";
 import { TrainSchedule } from "../diffusion/train-schedule.ts";
 import { worldTimeIds } from "../world/unet-base.ts";
 import { dpmpp2mTrailingPlan } from "./lightning-rollout.ts";
-import { EvaBatchRunner } from "./id-conditions.ts";
+import { frozenUnets } from "./frozen-unets.ts";
+import { drawStageBatch, EvaBatchRunner } from "./id-conditions.ts";
 import { loadOnnxInto, loadWorldFaceNet, readOnnxWeights } from "./onnx-module.ts";
 import type { PulidFrozen } from "./stage-graph.ts";
 import type { StageData } from "./stage-data.ts";
@@ -98,22 +96,12 @@ export function worldSource(dir: string): PulidSource {
     name: "world",
     frozen(): PulidFrozen {
       const f = folder();
-      const base = f.unet.freeze();
-      const student = new UNet2DConditionModel(base.config);
-      const file = SafetensorsFile.open(join(dir, LIGHTNING_UNET.path));
-      try {
-        student.loadStateDict(file, { source: file.path });
-      } finally {
-        file.close();
-      }
-      student.freeze();
-      f.vae.freeze();
+      const { base, student, contextDim: cross, pooledDim } = frozenUnets(f, dir);
       const face = loadWorldFaceNet(join(dir, "face-loss.onnx")).freeze();
       const detector = loadOnnxInto(new WorldDetector(WORLD_DETECTOR), readOnnxWeights(join(dir, FACE_PATHS.world.detector)), FACE_PATHS.world.detector).freeze();
       const e = evaNet();
       const recognizerDim = readOnnxWeights(join(dir, FACE_PATHS.world.recognizer), "net.").tensors.get("fc.weight")!.shape[0]!;
       const c = base.config;
-      const cross = Array.isArray(c.cross_attention_dim) ? c.cross_attention_dim[0]! : c.cross_attention_dim;
       const side = c.sample_size ?? IMAGE / 4;
       return {
         diffusionUnet: base,
@@ -125,7 +113,7 @@ export function worldSource(dir: string): PulidSource {
         latent: [c.in_channels, side, side],
         contextLength: f.tokenizer.encode([""]).inputIds.shape[1]!,
         contextDim: cross,
-        pooledDim: c.projection_class_embeddings_input_dim! - 6 * c.addition_time_embed_dim!,
+        pooledDim,
         vitTokens: e.grid * e.grid + 1,
         faceDim: face.config.embedDim,
         encoder: { width: recognizerDim + e.config.embed_dim, context_dim: cross, num_token: 5, vit_dim: e.config.width, num_vit_layers: 5 },
@@ -135,30 +123,11 @@ export function worldSource(dir: string): PulidSource {
     async data(step: number, hp: PulidHyper, f: PulidFrozen): Promise<StageData> {
       const h = await openHost();
       const B = hp.batch;
-      const [C, hh, ww] = f.latent;
-      const per = C * hh * ww;
       const rng = new Rng(hashSeed("pulid-world", hp.dataSeed, step));
       const examples = Array.from({ length: B }, (_, i) => worldExample(step * B + i, { split: "train", seed: hp.dataSeed, size: IMAGE }));
       const images = HostTensor.f32([B, 3, IMAGE, IMAGE]);
       examples.forEach((e, i) => toCHW(e.image.rgb, IMAGE, IMAGE, images.data, i * 3 * IMAGE * IMAGE, "signed"));
-      const posterior = rng.fillNormal(new Float32Array(B * per));
-      const eps = rng.fillNormal(new Float32Array(B * per));
-      const t = Float32Array.from({ length: B }, () => rng.int(h.schedule.numTimesteps));
-      const z0 = await h.latent.encode(images, posterior);
-      const out: StageData = {
-        noisy_latents: new HostTensor("float32", [B, C, hh, ww], h.schedule.addNoise(z0.data, eps, t, per)),
-        timesteps: new HostTensor("float32", [B], t),
-        target: new HostTensor("float32", [B, C, hh, ww], eps),
-        sqrt_alpha: HostTensor.f32([B], Array.from(t, (v) => h.schedule.coefs(v)[0])),
-        sqrt_one_minus_alpha: HostTensor.f32([B], Array.from(t, (v) => h.schedule.coefs(v)[1])),
-        time_ids: worldTimeIds(B),
-        id_noise: new HostTensor("float32", [B, C, hh, ww], rng.fillNormal(new Float32Array(B * per))),
-        align_noise: new HostTensor("float32", [B, C, hh, ww], rng.fillNormal(new Float32Array(B * per))),
-      };
-      const cap = await h.text.encode(examples.map((e) => e.caption.text));
-      const photo = await h.text.encode(new Array<string>(B).fill(CHALLENGING_PROMPTS[0]!.text));
-      const hard = await h.text.encode(Array.from({ length: B }, () => CHALLENGING_PROMPTS[rng.int(CHALLENGING_PROMPTS.length)]!.text));
-      Object.assign(out, { context: cap.context, pooled: cap.pooled, id_context: photo.context, id_pooled: photo.pooled, align_context: hard.context, align_pooled: hard.pooled });
+      const out = await drawStageBatch({ rng, schedule: h.schedule, latent: h.latent, text: h.text }, images, f.latent, examples.map((e) => e.caption.text), worldTimeIds(B));
 
       // The ID condition through inference's ID-feature path, and phi(C_id) with face-loss.
       const evaSize = h.eva.eva.config.image_size;
