@@ -28,6 +28,20 @@ export interface SessionOptions {
    * (training runs beside tests), spinning threads burn the CPU the others need.
    */
   allowSpinning?: boolean;
+  /**
+   * ONNX Runtime's graph optimisation level. Default: PULID_ORT_OPT when the environment sets it, else "all".
+   * Its passes run on one thread before the first run; on a full-size training step (~500k ONNX nodes) "all"
+   * takes tens of minutes, where "basic" (constant folding and redundant-node removal only) is much quicker.
+   */
+  graphOptimization?: GraphOptimization;
+}
+
+export type GraphOptimization = "disabled" | "basic" | "extended" | "all";
+
+function optimizationOf(opts: SessionOptions): GraphOptimization {
+  if (opts.graphOptimization) return opts.graphOptimization;
+  const env = process.env.PULID_ORT_OPT;
+  return env === "disabled" || env === "basic" || env === "extended" ? env : "all";
 }
 
 function threadsOf(opts: SessionOptions): number | undefined {
@@ -89,12 +103,13 @@ export async function getSession(
   // External-data locations are relative, so the folder is part of what the model means (two checkpoints of
   // one architecture in two folders give the same bytes).
   const threads = threadsOf(opts);
-  const key = createHash("sha256").update(model).update(JSON.stringify([ep, threads ?? 0, opts.memoryArena ?? true, spinningAllowed(opts), externalDir])).digest("hex");
+  const level = optimizationOf(opts);
+  const key = createHash("sha256").update(model).update(JSON.stringify([ep, threads ?? 0, opts.memoryArena ?? true, spinningAllowed(opts), externalDir, level])).digest("hex");
   let entry = cache.get(key);
   if (!entry) {
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       executionProviders: [ep],
-      graphOptimizationLevel: "all",
+      graphOptimizationLevel: level,
       enableCpuMemArena: opts.memoryArena ?? true,
       ...(threads ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
     };

@@ -2,6 +2,8 @@
  * The training data of `pulid train --config sdxl`: a folder of photos, each with a caption in a text file of the
  * same name (`0001.jpg` + `0001.txt`), the convention of kohya-ss and of most SDXL fine-tuning folders. Each
  * photo shows the person whose face is its ID condition (the paper's pairing: the ID comes from the trained image).
+ * Photos may be grouped one folder per person (`DIR/<person>/0001.jpg`): then `--other-image` can draw the ID
+ * condition from another photo of the same person; a photo directly in DIR is a person of its own.
  *
  * Images are prepared as diffusers' SDXL training script does: the shorter side resized to the resolution, a
  * centre crop, and SDXL's micro-conditioning recorded (original size, crop top-left, target size).
@@ -20,6 +22,8 @@ const IMAGE_EXTENSIONS = new Set([".jpg", ".jpeg", ".png", ".webp"]);
 export interface TrainingPhoto {
   path: string;
   caption: string;
+  /** The person: the subfolder's name, or the photo's own path for a photo directly in the folder. */
+  person: string;
 }
 
 /** A photo ready for one training step. */
@@ -38,22 +42,51 @@ export interface PreparedPhoto {
  *   (every such photo is named, up to ten).
  */
 export function listTrainingPhotos(dir: string): TrainingPhoto[] {
-  let names: string[];
-  try {
-    if (!statSync(dir).isDirectory()) throw new Error("not a folder");
-    names = readdirSync(dir).sort();
-  } catch (e) {
-    throw new PulidError("bad_dataset", `--data ${dir}: cannot read the photo folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  const images = names.filter((n) => IMAGE_EXTENSIONS.has(extname(n).toLowerCase()));
-  if (!images.length) throw new PulidError("bad_dataset", `--data ${dir}: no photos (${[...IMAGE_EXTENSIONS].join(", ")}) in the folder`);
-  const have = new Set(names);
+  const read = (d: string) => {
+    try {
+      if (!statSync(d).isDirectory()) throw new Error("not a folder");
+      return readdirSync(d).sort();
+    } catch (e) {
+      throw new PulidError("bad_dataset", `--data ${d}: cannot read the photo folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+  };
+  const isImage = (n: string) => IMAGE_EXTENSIONS.has(extname(n).toLowerCase());
   const stem = (n: string) => n.slice(0, n.length - extname(n).length);
-  const missing = images.filter((n) => !have.has(`${stem(n)}.txt`));
+  const photos: TrainingPhoto[] = [];
+  const missing: string[] = [];
+  const collect = (folder: string, prefix: string, person: ((n: string) => string)) => {
+    const names = read(folder);
+    const have = new Set(names);
+    for (const n of names.filter(isImage)) {
+      if (!have.has(`${stem(n)}.txt`)) missing.push(prefix + n);
+      else photos.push({ path: join(folder, n), caption: readFileSync(join(folder, `${stem(n)}.txt`), "utf8").trim(), person: person(n) });
+    }
+    return names;
+  };
+  const top = collect(dir, "", (n) => n);
+  for (const n of top) if (!isImage(n) && statSync(join(dir, n)).isDirectory()) collect(join(dir, n), `${n}/`, () => n);
   if (missing.length) {
     throw new PulidError("bad_dataset", `--data ${dir}: ${missing.length} photo(s) without a caption file (<name>.txt): ${missing.slice(0, 10).join(", ")}${missing.length > 10 ? ", ..." : ""}`);
   }
-  return images.map((n) => ({ path: join(dir, n), caption: readFileSync(join(dir, `${stem(n)}.txt`), "utf8").trim() }));
+  if (!photos.length) throw new PulidError("bad_dataset", `--data ${dir}: no photos (${[...IMAGE_EXTENSIONS].join(", ")}) in the folder or its person folders`);
+  return photos;
+}
+
+/**
+ * For `--other-image`: another photo of the same person for each photo, drawn with `rng`.
+ * @throws PulidError `bad_dataset` naming the people with a single photo.
+ */
+export function otherPhotoOf(photos: readonly TrainingPhoto[], i: number, rng: Rng): number {
+  const same = photos.map((p, j) => j).filter((j) => j !== i && photos[j]!.person === photos[i]!.person);
+  if (!same.length) throw new PulidError("bad_dataset", `--other-image: ${photos[i]!.path} is the only photo of its person`);
+  return same[rng.int(same.length)]!;
+}
+
+/** People with a single photo (they cannot train with `--other-image`). */
+export function singlePhotoPeople(photos: readonly TrainingPhoto[]): string[] {
+  const count = new Map<string, number>();
+  for (const p of photos) count.set(p.person, (count.get(p.person) ?? 0) + 1);
+  return [...count].filter(([, c]) => c < 2).map(([p]) => p);
 }
 
 /** Which photo the `k`-th example of a run is: every photo once per epoch, in an order shuffled per epoch. */

@@ -9,6 +9,9 @@
  *   glintr100, facexlib BiSeNet, EVA02-CLIP-L) on the photo, arcface-50 on the photo for phi(C_id), and SCRFD on
  *   the Lightning rollout's images for the face crop's landmarks.
  *
+ * The ID condition is the face of the trained photo, or with `--other-image` of another photo of the same person
+ * (photos grouped one folder per person).
+ *
  * Landmarks: SCRFD is not traceable, so the stage graph takes the landmarks and the face mask as inputs. The
  * paper's detector runs on a detached copy of the generated image; here it runs on the same image from a forward
  * pass of the same rollout (same ID tokens, prompt and noise) just before the step: the landmarks are computed
@@ -38,7 +41,8 @@ import { TrainSchedule } from "../diffusion/train-schedule.ts";
 import { dpmpp2mTrailingPlan } from "./lightning-rollout.ts";
 import { frozenUnets } from "./frozen-unets.ts";
 import { drawStageBatch, EvaBatchRunner } from "./id-conditions.ts";
-import { listTrainingPhotos, photoIndex, preparePhoto, type TrainingPhoto } from "./photo-dataset.ts";
+import { listTrainingPhotos, otherPhotoOf, photoIndex, preparePhoto, singlePhotoPeople, type TrainingPhoto } from "./photo-dataset.ts";
+import { loadImage } from "../../face/load-image.ts";
 import { RolloutImages } from "./samples.ts";
 import type { PulidAdapter } from "./adapter.ts";
 import type { PulidFrozen } from "./stage-graph.ts";
@@ -92,7 +96,10 @@ export function sdxlSource(dir: string, dataDir: string): PulidSource {
   return {
     name: "sdxl",
     frozen(h: PulidHyper): PulidFrozen {
-      if (h.idFromOtherImage) throw new PulidError("bad_hyper", "--other-image needs identity labels, which a photo folder does not have: use --config world, or leave it out");
+      const single = h.idFromOtherImage ? singlePhotoPeople(photos) : [];
+      if (single.length) {
+        throw new PulidError("bad_dataset", `--other-image needs two or more photos per person (one folder per person under --data); ${single.length} with one photo: ${single.slice(0, 5).join(", ")}${single.length > 5 ? ", ..." : ""}`);
+      }
       const sd = folder();
       const { base, student, contextDim: cross, pooledDim } = frozenUnets(sd, dir);
       const face = OnnxGraphModule.open(join(dir, ARCFACE_50)).freeze();
@@ -127,7 +134,8 @@ export function sdxlSource(dir: string, dataDir: string): PulidSource {
       const B = hp.batch;
       const res = sideOf(f);
       const rng = new Rng(hashSeed("pulid-sdxl", hp.dataSeed, step));
-      const chosen = Array.from({ length: B }, (_, i) => photos[photoIndex(step * B + i, photos.length, hp.dataSeed)]!);
+      const picks = Array.from({ length: B }, (_, i) => photoIndex(step * B + i, photos.length, hp.dataSeed));
+      const chosen = picks.map((j) => photos[j]!);
       const prepared = await Promise.all(chosen.map((p) => preparePhoto(p, res)));
       const images = HostTensor.f32([B, 3, res, res]);
       prepared.forEach((p, i) => images.data.set(p.pixels, i * 3 * res * res));
@@ -140,14 +148,18 @@ export function sdxlSource(dir: string, dataDir: string): PulidSource {
       const ref: Float32Array[] = [];
       const photoKps: number[][] = [];
       for (let i = 0; i < B; i++) {
-        const feat = await photoFeatures(prepared[i]!.image, chosen[i]!.path, h.faces.face, evaSize);
+        // The ID photo: the trained photo itself (the paper's pairing) or, with --other-image, another of the person.
+        const idPhoto = hp.idFromOtherImage ? photos[otherPhotoOf(photos, picks[i]!, rng)]! : chosen[i]!;
+        const idImage = hp.idFromOtherImage ? await loadImage(idPhoto.path) : prepared[i]!.image;
+        const feat = await photoFeatures(idImage, idPhoto.path, h.faces.face, evaSize);
         evaImages.data.set(feat.evaInput.data, i * 3 * evaSize * evaSize);
         arc.push(feat.arcface);
-        ref.push((await h.faceLoss.embed(prepared[i]!.image, feat.detection.face.kps)).embedding);
-        // The face's landmarks in the training crop (shorter side scaled to res, then cropped at top-left).
+        ref.push((await h.faceLoss.embed(idImage, feat.detection.face.kps)).embedding);
+        // The trained photo's landmarks in its training crop (shorter side scaled to res, then cropped at top-left).
+        const kps = hp.idFromOtherImage ? (await h.faces.face.detector.detect(prepared[i]!.image, { photo: chosen[i]!.path })).face.kps : feat.detection.face.kps;
         const [oh, ow, top, left] = prepared[i]!.timeIds;
         const s = res / Math.min(oh, ow);
-        photoKps.push(Array.from(feat.detection.face.kps, (v, k) => (k % 2 === 0 ? v * s - left : v * s - top)));
+        photoKps.push(Array.from(kps, (v, k) => (k % 2 === 0 ? v * s - left : v * s - top)));
       }
       await h.eva.fillIdCondition(out, arc, evaImages);
       out.face_ref = HostTensor.f32([B, ref[0]!.length], ref.flatMap((r) => Array.from(r)));

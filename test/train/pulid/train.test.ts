@@ -127,6 +127,12 @@ test("pulid train: one-line refusals, and a tiny naive-ID-loss run that exports 
     assert.match(missing.stderr.trim(), /^pulid train: --config world needs 13 file\(s\) not found: .*face-loss\.onnx$/);
     assert.doesNotMatch(missing.stderr, /\n\s+at /);
     assert.equal(cli("--stage", "1", "--config", "nope", "--out", root).status, 2);
+    const dataWorld = cli("--stage", "1", "--config", "tiny", "--data", root, "--out", join(root, "d"));
+    assert.equal(dataWorld.status, 2);
+    assert.match(dataWorld.stderr, /--data is for --config sdxl/);
+    const noData = cli("--stage", "1", "--config", "sdxl", "--models", join(root, "none"), "--out", join(root, "s"));
+    assert.equal(noData.status, 1);
+    assert.match(noData.stderr.trim(), /^pulid train: --config sdxl needs 9 file\(s\) not found: .*arcface-50\.onnx$/);
     assert.equal(cli("--stage", "4", "--config", "tiny", "--out", root).status, 2);
     const naive3 = cli("--stage", "3", "--naive-id-loss", "--config", "tiny", "--out", join(root, "n3"));
     assert.equal(naive3.status, 1);
