@@ -60,6 +60,11 @@ export class TrainStep {
     });
   }
 
+  /** Resolves when ONNX Runtime's session exists (its creation dominates the first step of a large graph). */
+  ready(): Promise<void> {
+    return this.program.ready();
+  }
+
   async run(batch: readonly HostTensor[]): Promise<StepResult> {
     // Outputs are [loss, ...extras, ...grads]; only the gradients are written into last run's buffers.
     const into = [...Array<undefined>(1 + this.nExtras), ...this.gradBuffers];
