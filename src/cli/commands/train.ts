@@ -43,6 +43,8 @@ options:
   --diffusion-unet U base (default) or student: the UNet of L_diff
   --checkpointing    gradient checkpointing per UNet block (less memory, more time)
   --other-image      draw the ID condition from another image of the same identity
+  --seed N           seed of the weights' initialisation (fresh runs; default 81)
+  --data-seed N      seed of the data draws: examples, noise, timesteps, prompts (default 801)
   --sample-every N   a sample grid (student without / with the ID, same noise) every N steps (default 50, 0 = none)
   --resume           continue the run in --out from its checkpoint`;
 
@@ -80,7 +82,7 @@ export const trainCommand: Command = {
   summary: "PuLID training: stage 1 (L_diff), 2 (+ Lightning ID loss), 3 (+ contrastive alignment)",
   async run(argv) {
     const { flags } = parseFlags(argv, {
-      strings: ["stage", "config", "models", "out", "steps", "batch", "backprop-steps", "from", "diffusion-unet", "sample-every", "lr", "warmup", "ema", "data", "resolution"],
+      strings: ["stage", "config", "models", "out", "steps", "batch", "backprop-steps", "from", "diffusion-unet", "sample-every", "lr", "warmup", "ema", "data", "resolution", "seed", "data-seed"],
       booleans: ["naive-id-loss", "resume", "other-image", "checkpointing"],
     });
     if (flags.help) return (console.log(TRAIN_HELP), 0);
@@ -107,6 +109,8 @@ export const trainCommand: Command = {
       warmup: flags.warmup === undefined ? undefined : intFlag(flags, "warmup", 0, 0, 10_000_000),
       sampleEvery: flags["sample-every"] === undefined ? undefined : intFlag(flags, "sample-every", 50, 0, 10_000_000),
       resolution: flags.resolution === undefined ? undefined : intFlag(flags, "resolution", 0, 8, 4096),
+      seed: flags.seed === undefined ? undefined : intFlag(flags, "seed", 81, 0, 2 ** 31 - 1),
+      dataSeed: flags["data-seed"] === undefined ? undefined : intFlag(flags, "data-seed", 801, 0, 2 ** 31 - 1),
     };
     if (flags.data !== undefined && config !== "sdxl") throw new UsageError("--data is for --config sdxl (the world and tiny configs draw their own data)");
     const data = typeof flags.data === "string" ? flags.data : undefined;
