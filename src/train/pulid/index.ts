@@ -8,5 +8,7 @@ export { arcfaceMatrixOp, affineCropOp, arcfaceCropFromLandmarks } from "./face-
 export { pulidSource, missingConfigFiles, PULID_CONFIGS, CONFIG_FILES, CONFIG_DIRS, type PulidConfigName } from "./configs.ts";
 export { tinySource, tinyFrozen, tinyData, TINY_ENCODER, TINY_PULID_UNET_CONFIG } from "./tiny.ts";
 export { worldSource } from "./world-source.ts";
-export { SampleGrid } from "./samples.ts";
+export { sdxlSource, ARCFACE_50 } from "./sdxl-source.ts";
+export { listTrainingPhotos, preparePhoto, type TrainingPhoto, type PreparedPhoto } from "./photo-dataset.ts";
+export { SampleGrid, RolloutImages } from "./samples.ts";
 export { orderFeeds, type StageData } from "./stage-data.ts";
