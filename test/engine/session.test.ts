@@ -120,3 +120,30 @@ test("disposing a program twice leaves a session another program shares usable",
   await b.dispose();
   await assert.rejects(a.run([xv]), /disposed/);
 });
+
+test("16-bit external weights give the same result at every optimisation level (no folding guard when disabled)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "pulid-fp16-opt-"));
+  try {
+    const path = join(dir, "w.safetensors");
+    const sd = new Linear(4, 3).initialize(11).bindNames().stateDict();
+    await saveSafetensors(path, new Map([...sd].map(([k, v]) => [k, v.cast("float16")] as const)));
+    const outputs: number[][] = [];
+    for (const level of ["all", "disabled"] as const) {
+      const m = new Linear(4, 3).bindNames();
+      const f = SafetensorsFile.open(path);
+      m.loadStateDict(f, { external: true });
+      f.close();
+      const prog = compile({ inputs: [x], outputs: [m.call(x)], graphOptimization: level });
+      const [y] = await prog.run([xv]);
+      outputs.push(Array.from(y!.data as Float32Array));
+      await prog.dispose();
+    }
+    // The float16-rounded weights in float32 arithmetic, computed here.
+    const w = sd.get("weight")!.cast("float16").cast("float32");
+    const b = sd.get("bias")!.cast("float16").cast("float32");
+    const want = [0, 1, 2].map((o) => [0, 1, 2, 3].reduce((s, i) => s + w.get(o * 4 + i) * xv.get(i), b.get(o)));
+    for (const got of outputs) got.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < 1e-5, `${v} vs ${want[i]}`));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

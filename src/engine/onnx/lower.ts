@@ -24,9 +24,10 @@ export interface LowerOptions {
   /** For external data: a path of the file as the ONNX model will see it (relative to the model file). */
   externalLocation?: (absPath: string) => string;
   /**
-   * Cast 16-bit stored weights to their compute dtype at run time, layer by layer (default true). Otherwise
-   * ONNX Runtime folds every cast while building the session and keeps a float32 copy of all weights: for SDXL
-   * that is ~10 GB on top of the mapped 16-bit file.
+   * Guard the casts of 16-bit stored weights so they run at run time, layer by layer (default true). Without
+   * the guard ONNX Runtime's constant folding casts every weight while building the session and keeps a float32
+   * copy of all of them: for SDXL ~10 GB on top of the mapped 16-bit file. With optimisation disabled nothing
+   * folds, and `compile` leaves the guard out (it slows session creation, see session.ts).
    */
   castWeightsAtRuntime?: boolean;
   name?: string;
