@@ -215,12 +215,14 @@ async function runOneStep(side: number, stage: 1 | 2 | 3): Promise<Record<string
   t = performance.now();
   const r = await step.run(feeds);
   const stepS = (performance.now() - t) / 1000;
+  const stepPeak = process.resourceUsage().maxRSS / 2 ** 20;
+  // The session's memory goes before AdamW's moments (2 x 1.6 GB) arrive; the gradients are host copies.
+  await step.dispose();
   t = performance.now();
   const opt = new AdamW(adapter.trainableParameters());
   const gradNorm = clipGradNorm(r.grads, 1);
   opt.step(r.grads, 1e-4);
   const optS = (performance.now() - t) / 1000;
-  await step.dispose();
   return {
     stage,
     forward_nodes: nodes,
@@ -232,7 +234,9 @@ async function runOneStep(side: number, stage: 1 | 2 | 3): Promise<Record<string
     optimizer_seconds: optS,
     loss: r.loss,
     grad_norm: gradNorm,
+    step_peak_rss_gib: stepPeak,
     peak_rss_gib: process.resourceUsage().maxRSS / 2 ** 20,
+    graph_optimization: process.env.PULID_ORT_OPT ?? "all",
   };
 }
 

@@ -128,7 +128,7 @@ export function lowerToOnnx(opts: LowerOptions): LoweredModel {
           // Reshape(w, its own shape computed at run time) equals w (ONNX Runtime aliases it, no copy) but is not
           // constant, so constant folding leaves the cast alone. Works for every dtype, bfloat16 included.
           const gate = opts.castWeightsAtRuntime === false || mode === "input" ? null : runtimeGate();
-          const shape = b.int64s(node.shape);
+          const shape = gate ? b.int64s(node.shape) : "";
           const src = gate ? b.node("Reshape", [name, b.node("Where", [gate, shape, shape])]) : name;
           names.set(node.id, b.node("Cast", [src], { to: int(ONNX_DTYPE[node.dtype]) }));
         }
