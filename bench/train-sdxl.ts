@@ -17,18 +17,15 @@
  *
  * Then it picks the largest square resolution (multiple of 64) whose k = 1 estimate fits 80% of this machine's
  * free memory. With --run it compiles and runs one real step (forward, backward, AdamW) of stage --run-stage
- * (default 3) at --run-res (default: the largest that fits with one UNet), the student serving as the diffusion
+ * (default 3) at --run-res (default 128, the largest that ran here), the student serving as the diffusion
  * UNet too, frozen weights read as ONNX external data from a random fp16 SDXL folder (written once under --cache).
  *
- * Measured here (2026-12-01, 2-core machine, PULID_ORT_OPT=basic): stage 1 at 512x512: 9,330 forward nodes,
- * ONNX Runtime session 97 s, step 86 s, AdamW 13.6 s, peak RSS 21.3 GiB (the fp16 UNet is cast to float32 in the
- * graph, and the backward pass keeps those copies: ~10 GB). The stage-3 step did not get past ONNX Runtime's
- * session creation: its time grows about quadratically with the graph (chained full-size UNet forwards: 1 -> 7.4 s,
- * 2 -> 29 s, 4 -> 84 s), which projects to hours for the ~255k-node stage-3 graph; see the README.
- *
- * Stand-ins: the loss face net is a FaceNet of ArcFace-50's widths (the real arcface-50 is an ONNX file our
- * engine cannot differentiate through); the landmarks are fed (SCRFD is not traceable either), as in the
- * finite-difference test.
+ * Measured here (2026-12-01, 2-core machine, 23 GB): stage 3 at 128x128 with PULID_ORT_OPT=disabled: 103,294
+ * forward nodes, ONNX Runtime session 314 s, step 78 s, AdamW 8.3 s, peak RSS 21.9 GiB (~10 GB of it float32
+ * copies of the fp16 UNet, cast in the graph and kept for the backward pass; the estimate above does not see
+ * them). Stage 1 at 512x512 (basic): session 97 s, step 86 s, AdamW 13.6 s, 21.3 GiB. Use PULID_ORT_OPT=disabled
+ * (the default of --run): at the other levels the guard against folding the weight casts makes session creation
+ * quadratic in the graph (the stage-3 step did not finish building in 45 min).
  *
  *   npm run bench:train-sdxl [-- --res 768] [-- --run [--run-stage 1|2|3] [--run-res N] [--cache DIR]] [-- --json] [-- --config tiny]
  */
@@ -38,6 +35,7 @@ import { join } from "node:path";
 import { HostTensor } from "../src/engine/host-tensor.ts";
 import { Rng } from "../src/engine/rng.ts";
 import { TrainStep } from "../src/nn/train-step.ts";
+import type { GraphOptimization } from "../src/engine/session.ts";
 import { AdamW } from "../src/nn/optim/adamw.ts";
 import { clipGradNorm } from "../src/nn/optim/optimizer.ts";
 import { loadSdxlFolder } from "../src/models/sdxl/folder.ts";
@@ -199,7 +197,8 @@ async function runOneStep(side: number, stage: 1 | 2 | 3): Promise<Record<string
   let t = performance.now();
   const nodes = topoSort([g.loss.node]).length;
   log(`compiling the stage-${stage} step at ${side}x${side} (${nodes} forward nodes, ${adapter.numParameters()} trainable parameters)...`);
-  const step = new TrainStep(adapter, g.inputs, g.loss);
+  const level = (process.env.PULID_ORT_OPT ?? "disabled") as GraphOptimization;
+  const step = new TrainStep(adapter, g.inputs, g.loss, [], { graphOptimization: level });
   await step.ready();
   const compileS = (performance.now() - t) / 1000;
   const rng = new Rng(9);
@@ -236,23 +235,22 @@ async function runOneStep(side: number, stage: 1 | 2 | 3): Promise<Record<string
     grad_norm: gradNorm,
     step_peak_rss_gib: stepPeak,
     peak_rss_gib: process.resourceUsage().maxRSS / 2 ** 20,
-    graph_optimization: process.env.PULID_ORT_OPT ?? "all",
+    graph_optimization: level,
   };
 }
 
 let stepResult: Record<string, number | string> | null = null;
-if (argv.includes("--run")) {
-  // One UNet (the student) instead of two: its weights, the VAE's and the face net's, plus the k = 1 activations.
-  const runAt = argv.includes("--run-res") ? Number(argv[argv.indexOf("--run-res") + 1]) : 0;
-  const unetGB = k1.frozenWeightsGB - new UNet2DConditionModel(SDXL_UNET_CONFIG).numParameters() * 2 / GB;
-  let runFit = 0;
-  for (let side = 64; side <= 2048; side += 64) if ((unetGB + k1.adapterGB + perPixel * side * side) * GB <= budget) runFit = side;
-  const side = runAt || runFit;
-  if (!side) log("--run: nothing fits this machine's memory");
-  else {
-    log(`--run at ${side}x${side}${runAt ? " (--run-res)" : " (the largest that fits with one UNet)"}`);
-    const stage = Number(argv.includes("--run-stage") ? argv[argv.indexOf("--run-stage") + 1] : 3);
-    if (stage !== 1 && stage !== 2 && stage !== 3) throw new Error(`--run-stage must be 1, 2 or 3, got ${stage}`);
+if (argv.includes("--run") && tiny) log("--run runs the full-size step; leave out --config tiny");
+else if (argv.includes("--run")) {
+  // The estimate misses what decides the real peak (float32 copies of the fp16 UNet kept for the backward pass,
+  // ONNX Runtime's arena), so the default side is the largest measured to run on this 23 GB machine.
+  const side = argv.includes("--run-res") ? Number(argv[argv.indexOf("--run-res") + 1]) : 128;
+  const stage = Number(argv.includes("--run-stage") ? argv[argv.indexOf("--run-stage") + 1] : 3);
+  if (!(side >= 64 && side % 64 === 0) || (stage !== 1 && stage !== 2 && stage !== 3)) {
+    console.error(`bench:train-sdxl: --run-res must be a multiple of 64 and --run-stage 1, 2 or 3 (got ${side}, ${stage})`);
+    process.exitCode = 2;
+  } else {
+    log(`--run at ${side}x${side}`);
     stepResult = await runOneStep(side, stage);
     log(Object.entries(stepResult).map(([k, v]) => `${k} ${typeof v === "number" ? v.toFixed(3) : v}`).join(", "));
   }
