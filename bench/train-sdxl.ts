@@ -40,7 +40,7 @@ import { AdamW } from "../src/nn/optim/adamw.ts";
 import { clipGradNorm } from "../src/nn/optim/optimizer.ts";
 import { loadSdxlFolder } from "../src/models/sdxl/folder.ts";
 import { writeRandomSdxlFolder } from "../src/models/sdxl/random-folder.ts";
-import { ARCFACE_TEMPLATE_112 } from "../src/face/similarity.ts";
+import { placeholderLandmarks } from "../src/train/pulid/sdxl-source.ts";
 import { topoSort, type Node } from "../src/engine/graph.ts";
 import { grad } from "../src/engine/autodiff.ts";
 import { numel } from "../src/engine/host-tensor.ts";
@@ -207,7 +207,7 @@ async function runOneStep(side: number, stage: 1 | 2 | 3): Promise<Record<string
     if (name === "timesteps") return HostTensor.f32(shape, [500]);
     if (name === "time_ids") return HostTensor.f32(shape, [side, side, 0, 0, side, side]);
     if (name === "face_mask") return HostTensor.f32(shape, [1]);
-    if (name === "landmarks") return HostTensor.f32(shape, ARCFACE_TEMPLATE_112.map((v) => (v / 112) * side * 0.5 + side * 0.25));
+    if (name === "landmarks") return HostTensor.f32(shape, placeholderLandmarks(side));
     return HostTensor.f32(shape, rng.fillNormal(new Float32Array(numel(shape))));
   });
   log(`compiled (ONNX Runtime session included) in ${compileS.toFixed(0)} s; running one step...`);

@@ -54,7 +54,7 @@ import { readOnnxOutputDims } from "./onnx-module.ts";
 export const ARCFACE_50 = "arcface-50/arcface-50.onnx";
 
 /** The ArcFace template centred in a `side` image: landmarks for samples whose rollout shows no face (masked out). */
-function placeholderLandmarks(side: number): number[] {
+export function placeholderLandmarks(side: number): number[] {
   return ARCFACE_TEMPLATE_112.map((v) => (v / 112) * side * 0.5 + side * 0.25);
 }
 
