@@ -99,3 +99,37 @@ test("an abort signal stops at the next step with a checkpoint", async () => {
   const again = await trainRecipe(regressionRecipe(), { out: dir, resume: true });
   assert.equal(again.step, 30);
 });
+
+test("with emaDecay the export holds the weights' moving average (diffusers' warm-up), kept across an interruption", async () => {
+  // The raw weights after every step, recorded by the test itself; the average is recomputed here independently.
+  let live: Reg | null = null;
+  const recorded: number[][] = [];
+  const base = regressionRecipe();
+  const recipe: Recipe<BaseHyper> = { ...base, createModel: () => (live = new Reg()) };
+  const decay = 0.8;
+  const dir = tmp();
+  const exported = async (d: string) => JSON.parse(readFileSync(join(d, RUN_FILES.export, "weights.json"), "utf8")) as number[];
+  let initial: number[] = [];
+  const r = await trainRecipe(recipe, {
+    out: dir,
+    overrides: { emaDecay: decay },
+    onStart: () => (initial = [...(live!.fc.weight.get().data as Float32Array)]),
+    onStep: () => recorded.push([...(live!.fc.weight.get().data as Float32Array)]),
+  });
+  let avg = initial;
+  recorded.forEach((w, n) => {
+    const d = Math.min(decay, (1 + n) / (10 + n));
+    avg = avg.map((a, i) => d * a + (1 - d) * w[i]!);
+  });
+  const got = await exported(dir);
+  got.forEach((v, i) => assert.ok(Math.abs(v - avg[i]!) < 1e-5, `weight ${i}: exported ${v}, independent average ${avg[i]}`));
+  const last = recorded.at(-1)!;
+  assert.ok(got.some((v, i) => Math.abs(v - last[i]!) > 1e-3), "the export is the average, not the last weights");
+  assert.deepEqual([...r.model.stateDict().get("fc.weight")!.data], last, "the returned model keeps its raw weights");
+
+  const split = tmp();
+  await trainRecipe(regressionRecipe(), { out: split, stopAfter: 7, overrides: { emaDecay: decay } });
+  await trainRecipe(regressionRecipe(), { out: split, resume: true });
+  assert.deepEqual(await exported(split), got, "an interrupted run exports the same average");
+  await assert.rejects(trainRecipe(regressionRecipe(), { out: tmp(), overrides: { emaDecay: 1 } }), /emaDecay must be 0 \(off\) or in \(0, 1\)/);
+});

@@ -125,6 +125,36 @@ test("a base batch is the noised latent of its images with the noise as target; 
   }
 });
 
+test("with minSnrGamma each sample's MSE is weighted min(SNR, gamma) / SNR of its timestep", async () => {
+  const p = await parts();
+  const recipe = tinyBase();
+  const h: UNetBaseHyper = { ...recipe.defaults, ...p, batch: 4, minSnrGamma: 5 };
+  const model = recipe.createModel(h).initialize(h.seed) as UNet2DConditionModel;
+  const g = recipe.graph(model, h);
+  try {
+    const feeds = await recipe.batch(0, h);
+    assert.equal(feeds.length, 7, "a weights input follows the six of the plain loss");
+    const ab = scaledLinearAlphaBar();
+    const t = [...(feeds[1]!.data as Float32Array)];
+    const w = t.map((ti) => Math.min(ab[ti]! / (1 - ab[ti]!), 5) / (ab[ti]! / (1 - ab[ti]!)));
+    // The schedule keeps alphā in float32 as diffusers does; the formula here is float64.
+    assert.ok(maxAbs(feeds[6]!.data as Float32Array, w) < 1e-5, `weights ${[...(feeds[6]!.data as Float32Array)]} vs ${w}`);
+    const [loss] = await evaluate([g.loss], g.inputs, feeds);
+    const ins = g.inputs.slice(0, 5).map((i, k) => input(`in${k}`, i.shape, i.dtype));
+    const [pred] = await evaluate([model.call(ins[0]!, ins[1]!, ins[2]!, { added: { textEmbeds: ins[3]!, timeIds: ins[4]! } })], ins, feeds.slice(0, 5));
+    const per = pred!.data.length / 4;
+    let want = 0;
+    for (let i = 0; i < 4; i++) {
+      let mse = 0;
+      for (let j = i * per; j < (i + 1) * per; j++) mse += (pred!.get(j) - feeds[5]!.get(j)) ** 2;
+      want += (w[i]! * mse) / per / 4;
+    }
+    assert.ok(Math.abs(loss!.get(0) - want) < 1e-5 * Math.max(1, want), `loss ${loss!.get(0)} vs independent ${want}`);
+  } finally {
+    await recipe.dispose?.();
+  }
+});
+
 /** The CFG eps of a UNet for one [negative, positive] conditioning, compiled once (the pipeline's combination). */
 function cfgEps(unet: UNet2DConditionModel, cond: { promptEmbeds: HostTensor; pooledPromptEmbeds: HostTensor }, cfg: number) {
   const x = input("x", [2, 4, 16, 16]);

@@ -28,6 +28,11 @@ export interface BaseHyper {
   dataSeed: number;
   /** Steps between checkpoints. */
   checkpointEvery: number;
+  /**
+   * Keep an exponential moving average of the weights with this decay (e.g. 0.999) and export the average
+   * instead of the last weights; 0 or absent = off. Checkpoints carry the average, so resume keeps it.
+   */
+  emaDecay?: number;
 }
 
 /** The traced training graph of a recipe, built once per run. */

@@ -3,12 +3,16 @@
  * log of every step, atomic checkpoints (model, optimizer, step, recipe state, wall time), bit-exact resume, a
  * loss-curve PNG, and the recipe's export at the end.
  *
+ * With `emaDecay` the loop also keeps a moving average of the weights (`WeightEma`), checkpoints it, and exports
+ * it in place of the last weights.
+ *
  * A run folder holds: recipe.json (every hyper-parameter and the data seed), log.jsonl, checkpoint.safetensors,
  * loss.png, and export/ once training is done.
  */
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { AdamW } from "../../nn/optim/adamw.ts";
+import { WeightEma } from "../../nn/optim/ema.ts";
 import { clipGradNorm } from "../../nn/optim/optimizer.ts";
 import { cosineLr } from "../../nn/optim/schedule.ts";
 import { TrainStep } from "../../nn/train-step.ts";
@@ -80,12 +84,13 @@ export async function trainRecipe<H extends BaseHyper>(recipe: Recipe<H>, o: Tra
   model.initialize(h.seed);
   model.bindNames();
   const opt = new AdamW(model.trainableParameters(), { weightDecay: h.weightDecay });
+  const ema = h.emaDecay ? new WeightEma(model.trainableParameters(), h.emaDecay) : undefined;
   const schedule = cosineLr(h.lr, h.steps, h.warmup, h.lr * h.minLrRatio);
   let state: RecipeState = recipe.initialState?.(h) ?? {};
   let step = 0;
   let wallBefore = 0;
   if (o.resume) {
-    const c = loadCheckpoint(paths.ckpt, { model, optimizer: opt });
+    const c = loadCheckpoint(paths.ckpt, { model, optimizer: opt, ema });
     step = c.step;
     state = { ...state, ...((c.extra.state as RecipeState | undefined) ?? {}) };
     wallBefore = Number(c.extra.wallSeconds ?? 0);
@@ -100,7 +105,7 @@ export async function trainRecipe<H extends BaseHyper>(recipe: Recipe<H>, o: Tra
   const trainStep = new TrainStep(model, g.inputs, g.loss, metricNames.map((k) => g.metrics![k]!));
   const t0 = performance.now();
   const wall = () => wallBefore + (performance.now() - t0) / 1000;
-  const save = () => saveCheckpoint(paths.ckpt, { model, optimizer: opt, step, extra: { state, wallSeconds: wall(), recipe: recipe.name } });
+  const save = () => saveCheckpoint(paths.ckpt, { model, optimizer: opt, ema, step, extra: { state, wallSeconds: wall(), recipe: recipe.name } });
   const last = Math.min(h.steps, o.stopAfter ?? h.steps);
   try {
     let next = step < last ? await recipe.batch(step, h) : null;
@@ -114,6 +119,7 @@ export async function trainRecipe<H extends BaseHyper>(recipe: Recipe<H>, o: Tra
       const lr = schedule(step);
       if (h.clip > 0) clipGradNorm(r.grads, h.clip);
       opt.step(r.grads, lr);
+      ema?.update();
       step++;
       const metrics = Object.fromEntries(metricNames.map((k, i) => [k, r.extras[i]!.get(0)]));
       recipe.afterStep?.(metrics, state);
@@ -136,7 +142,12 @@ export async function trainRecipe<H extends BaseHyper>(recipe: Recipe<H>, o: Tra
   let exported: string[] = [];
   if (finished) {
     mkdirSync(paths.export, { recursive: true });
-    exported = await recipe.export(model, h, paths.export);
+    const restore = ema?.swapIn();
+    try {
+      exported = await recipe.export(model, h, paths.export);
+    } finally {
+      restore?.();
+    }
   }
   return { model, hyper: h, step, finished, wallSeconds: wall(), exported };
 }
@@ -176,6 +187,7 @@ function checkHyper(name: string, h: BaseHyper): void {
     if (!Number.isInteger(h[k]) || (h[k] as number) < 1) throw new PulidError("bad_hyper", `${name}: ${k} must be a positive integer, got ${h[k]}`);
   }
   if (!(h.lr > 0)) throw new PulidError("bad_hyper", `${name}: lr must be positive, got ${h.lr}`);
+  if (h.emaDecay !== undefined && h.emaDecay !== 0 && !(h.emaDecay > 0 && h.emaDecay < 1)) throw new PulidError("bad_hyper", `${name}: emaDecay must be 0 (off) or in (0, 1), got ${h.emaDecay}`);
 }
 
 async function drawCurve(logPath: string, pngPath: string, title: string): Promise<void> {

@@ -51,16 +51,25 @@ export interface UNetBaseHyper extends BaseHyper {
   /** The frozen text tower (transformers CLIPTextModelWithProjection folder) and its tokenizer folder. */
   textEncoder: string;
   tokenizer: string;
-  /** Start from the `model/` weights of another run's checkpoint ("" = from scratch): a second schedule. */
+  /**
+   * Start from another run's weights ("" = from scratch): a run's checkpoint (its `model/` tensors) or a shipped
+   * UNet file (diffusers names, e.g. models/world/sdxl/unet/diffusion_pytorch_model.safetensors).
+   */
   initFrom?: string;
+  /**
+   * Min-SNR-gamma loss weighting (Hang et al. 2023, "Efficient Diffusion Training via Min-SNR Weighting
+   * Strategy"): sample i's MSE is weighted min(SNR_i, gamma) / SNR_i, SNR = ā/(1 - ā), so the nearly clean
+   * timesteps, whose epsilon targets are easy and whose gradients otherwise dominate, stop crowding out the
+   * noisy ones that decide a sample's layout. 0 or absent = off (DDPM's plain mean).
+   */
+  minSnrGamma?: number;
 }
 
-/** The UNet a recipe trains, optionally starting from a checkpoint's weights (prefix "model/"). */
+/** The UNet a recipe trains, optionally starting from a checkpoint's weights (prefix "model/") or a UNet file's. */
 export class InitUNet extends UNet2DConditionModel {
   constructor(
     config: UNet2DConditionConfig,
     readonly initFrom = "",
-    readonly prefix = "model/",
   ) {
     super(config);
   }
@@ -70,7 +79,8 @@ export class InitUNet extends UNet2DConditionModel {
       // Read into float32 (a shipped UNet is fp16; the optimizer updates float32 weights).
       const f = SafetensorsFile.open(this.initFrom);
       try {
-        const weights = new Map(f.keys().filter((k) => k.startsWith(this.prefix)).map((k) => [k.slice(this.prefix.length), f.read(k).cast("float32")] as const));
+        const prefix = f.keys().some((k) => k.startsWith("model/")) ? "model/" : "";
+        const weights = new Map(f.keys().filter((k) => k.startsWith(prefix)).map((k) => [k.slice(prefix.length), f.read(k).cast("float32")] as const));
         this.bindNames().loadStateDict(weights, { source: this.initFrom });
       } finally {
         f.close();
@@ -120,7 +130,7 @@ export function unetBaseRecipe(spec: UNetRecipeSpec<UNetBaseHyper>): Recipe<UNet
     graph(model, h) {
       const cross = Array.isArray(c.cross_attention_dim) ? c.cross_attention_dim[0]! : c.cross_attention_dim;
       const pooled = c.projection_class_embeddings_input_dim! - 6 * c.addition_time_embed_dim!;
-      return epsLossGraph(model as UNet2DConditionModel, { batch: h.batch, latent, contextLength: CLIP_CONTEXT, contextDim: cross, pooledDim: pooled });
+      return epsLossGraph(model as UNet2DConditionModel, { batch: h.batch, latent, contextLength: CLIP_CONTEXT, contextDim: cross, pooledDim: pooled, weighted: !!h.minSnrGamma });
     },
     async batch(step, h) {
       const f = open(h);
@@ -139,6 +149,7 @@ export function unetBaseRecipe(spec: UNetRecipeSpec<UNetBaseHyper>): Recipe<UNet
         cond.pooled,
         worldTimeIds(h.batch),
         new HostTensor("float32", [h.batch, ...latent], eps),
+        ...(h.minSnrGamma ? [new HostTensor("float32", [h.batch], minSnrWeights(schedule, t, h.minSnrGamma))] : []),
       ];
     },
     async dispose() {
@@ -150,6 +161,15 @@ export function unetBaseRecipe(spec: UNetRecipeSpec<UNetBaseHyper>): Recipe<UNet
       return writeSdxlFolder(join(dir, "sdxl"), model as UNet2DConditionModel, c, { textEncoder: h.textEncoder, tokenizer: h.tokenizer, vae: h.vae });
     },
   };
+}
+
+/** Per-sample min(SNR, gamma) / SNR of epsilon prediction at timesteps `t`. */
+export function minSnrWeights(schedule: TrainSchedule, t: ArrayLike<number>, gamma: number): Float32Array {
+  return Float32Array.from(t, (ti) => {
+    const a = schedule.alphasCumprod[ti]!;
+    const snr = a / (1 - a);
+    return Math.min(snr, gamma) / snr;
+  });
 }
 
 export const baseRecipe = unetBaseRecipe({ name: "base", config: WORLD_UNET_CONFIG, defaults: WORLD_BASE_DEFAULTS });

@@ -100,7 +100,7 @@ export function unetStudentRecipe(spec: UNetRecipeSpec<UNetStudentHyper>): Recip
     summary: "the world's SDXL-Lightning: a 4-step UNet distilled from the base on its own DPM++ 2M trajectories",
     defaults: spec.defaults,
     createModel: (h) =>
-      h.initFrom ? new InitUNet(c, h.initFrom, "model/") : new InitUNet(c, join(h.teacher, "unet", "diffusion_pytorch_model.safetensors"), ""),
+      new InitUNet(c, h.initFrom || join(h.teacher, "unet", "diffusion_pytorch_model.safetensors")),
     graph(model, h) {
       if (h.batch % h.studentSteps !== 0) throw new PulidError("bad_hyper", `${spec.name}: batch ${h.batch} must be a multiple of studentSteps ${h.studentSteps} (each prompt gives one state per step)`);
       const cross = Array.isArray(c.cross_attention_dim) ? c.cross_attention_dim[0]! : c.cross_attention_dim;
