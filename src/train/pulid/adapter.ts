@@ -6,7 +6,7 @@
  * (`loadIdEncoderV1`, `loadIdAttentionLayers`) and `pulid generate --adapter`.
  */
 import { Module, StateDictError, type StateDictIssue } from "../../nn/module.ts";
-import { Parameter } from "../../nn/parameter.ts";
+import type { Parameter } from "../../nn/parameter.ts";
 import { IDEncoder, type IdEncoderConfig } from "../../models/pulid/id-encoder.ts";
 import { IdAttentionLayers, type IdAttentionSettings } from "../../models/pulid/id-attention.ts";
 import type { ProcessorSelector } from "../../models/unet/attention.ts";
@@ -16,25 +16,10 @@ import { saveSafetensors } from "../../engine/io/safetensors.ts";
 import { openWeights } from "../../engine/io/weights.ts";
 import { PulidError } from "../../engine/errors.ts";
 
-/** One frozen copy of a trained weight (the EMA's running average), a module so its name is `ema.{i}.weight`. */
-class EmaSlot extends Module {
-  weight: Parameter;
-  constructor(shape: readonly number[]) {
-    super();
-    this.weight = new Parameter(shape);
-    this.weight.requiresGrad = false;
-  }
-}
-
 /** The trainable part of PuLID: ID encoder + id_to_k/id_to_v of every attn2. */
 export class PulidAdapter extends Module {
   id_adapter: IDEncoder;
   id_adapter_attn_layers: Module[];
-  /**
-   * Exponential moving average of the trained weights (empty unless `emaDecay` > 0): frozen parameters of this
-   * module, so the harness's checkpoints carry them and a resumed run continues the average bit for bit.
-   */
-  ema: EmaSlot[];
   /** Not a child (non-enumerable): its projections are the ones above, this only maps attn2 layers to them. */
   declare private readonly layers: IdAttentionLayers;
 
@@ -43,39 +28,25 @@ export class PulidAdapter extends Module {
    * @param unet a UNet of the layout the adapter serves (only its attention layout is read)
    * @param from an adapter file to start from (published layout; "" = fresh initialisation)
    */
-  constructor(encoder: IdEncoderConfig, unet: UNet2DConditionModel, readonly from = "", readonly emaDecay = 0) {
+  constructor(encoder: IdEncoderConfig, unet: UNet2DConditionModel, readonly from = "") {
     super();
     this.id_adapter = new IDEncoder(encoder);
     const layers = new IdAttentionLayers(unet);
     this.id_adapter_attn_layers = layers.id_adapter_attn_layers;
     Object.defineProperty(this, "layers", { value: layers, enumerable: false });
-    this.ema = emaDecay > 0 ? this.published().map(([, p]) => new EmaSlot(p.shape)) : [];
     this.bindNames();
   }
 
-  /** The parameters under their published names (`id_adapter.*`, `id_adapter_attn_layers.*`), EMA excluded. */
+  /** The parameters under their published names (`id_adapter.*`, `id_adapter_attn_layers.*`). */
   published(): [string, Parameter][] {
-    return this.namedParameters().filter(([k]) => !k.startsWith("ema."));
+    return this.namedParameters();
   }
 
-  /** Fresh initialisation from `seed`, then (with `from`) the weights of an adapter file; the EMA starts there. */
+  /** Fresh initialisation from `seed`, then (with `from`) the weights of an adapter file. */
   override initialize(seed = 0): this {
     super.initialize(seed);
     if (this.from) loadAdapterWeights(this, this.from);
-    this.published().forEach(([, p], i) => this.ema[i]?.weight.set(p.get().clone()));
     return this;
-  }
-
-  /** ema = decay * ema + (1 - decay) * weight, after an optimizer step. */
-  updateEma(): void {
-    const d = this.emaDecay;
-    this.published().forEach(([, p], i) => {
-      const slot = this.ema[i];
-      if (!slot) return;
-      const e = slot.weight.get().data as Float32Array;
-      const w = p.get().data as Float32Array;
-      for (let j = 0; j < e.length; j++) e[j] = d * e[j]! + (1 - d) * w[j]!;
-    });
   }
 
   /** The processor selector that injects `settings.embedding` into every attn2 (inference's ID attention). */
@@ -93,9 +64,8 @@ export function loadAdapterWeights(adapter: PulidAdapter, path: string): void {
   try {
     const all = r.readAll({});
     const weights = new Map([...all].map(([k, v]) => [k, v.dtype === "float32" ? v : v.cast("float32")] as const));
-    // The EMA slots are not in a published file; every published key must be.
     const res = adapter.bindNames().loadStateDict(weights, { source: path, strict: false });
-    const missing = res.missing.filter((k) => !k.startsWith("ema."));
+    const missing = res.missing;
     if (missing.length || res.unexpected.length || res.mismatched.length) {
       const shapes = new Map(adapter.namedParameters().map(([k, p]) => [k, p.shape] as const));
       const issues: StateDictIssue[] = [
@@ -112,14 +82,13 @@ export function loadAdapterWeights(adapter: PulidAdapter, path: string): void {
 
 /**
  * Writes the adapter in the published layout (safetensors, float32 unless `dtype` says otherwise): the file
- * `pulid generate --adapter` and the layout's `pulid_v1.safetensors` slot take. With an EMA, its averaged
- * weights are written (unless `opts.ema` is false).
+ * `pulid generate --adapter` and the layout's `pulid_v1.safetensors` slot take. (With `emaDecay`, the harness
+ * swaps the moving average into the parameters before it calls the export.)
  */
-export async function saveAdapter(adapter: PulidAdapter, path: string, dtype: "float32" | "float16" = "float32", opts: { ema?: boolean } = {}): Promise<void> {
+export async function saveAdapter(adapter: PulidAdapter, path: string, dtype: "float32" | "float16" = "float32"): Promise<void> {
   const out = new Map<string, HostTensor>();
-  const useEma = (opts.ema ?? true) && adapter.ema.length > 0;
-  adapter.bindNames().published().forEach(([k, p], i) => {
-    const v = useEma ? adapter.ema[i]!.weight.get() : p.get();
+  adapter.bindNames().published().forEach(([k, p]) => {
+    const v = p.get();
     out.set(k, dtype === "float32" ? v : v.cast(dtype));
   });
   if (!out.has("id_adapter.body.0.weight")) throw new PulidError("bad_adapter", "adapter has no id_adapter.body.0.weight (not a v1 IDEncoder?)");

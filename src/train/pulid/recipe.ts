@@ -27,7 +27,7 @@ export interface PulidHyper extends BaseHyper, StageSettings {
   from: string;
   /** Draw the ID condition from another image of the same identity instead of the trained image itself. */
   idFromOtherImage: boolean;
-  /** Decay of an exponential moving average of the adapter's weights (0 = none); the export is the average. */
+  /** Decay of the harness's moving average of the adapter's weights (0 = none); the export is the average. */
   emaDecay: number;
   /** Training image side in pixels (0 = the base UNet's native size; the world always trains at its 64). */
   resolution: number;
@@ -91,15 +91,12 @@ export function pulidRecipe(source: PulidSource, defaults: Partial<PulidHyper> =
     createModel(h) {
       checkStage(h);
       const f = openSync(h);
-      return (adapter = new PulidAdapter(f.encoder, f.student, h.from, h.emaDecay));
+      return (adapter = new PulidAdapter(f.encoder, f.student, h.from));
     },
     graph(model, h) {
       const g = buildStageGraph(model as PulidAdapter, openSync(h), h);
       names = g.names;
       return { inputs: g.inputs, loss: g.loss, metrics: g.metrics };
-    },
-    afterStep() {
-      adapter?.updateEma();
     },
     async batch(step, h) {
       return orderFeeds(names, await source.data(step, h, openSync(h), adapter ?? undefined));

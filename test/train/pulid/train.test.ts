@@ -93,14 +93,12 @@ test("an interrupted and resumed run (with an EMA of the weights) equals an unin
     // what is PuLID's is that the data and the adapter checkpoint replay exactly.
     const o = { stage: 1 as const, steps: 3, batch: 2, checkpointEvery: 10, idFromOtherImage: true, emaDecay: 0.5 };
     const full = await trainRecipe(pulidRecipe(tinySource()), { out: join(root, "a"), overrides: o });
-    // The export is the moving average, not the last weights.
+    // The export is the harness's moving average (its formula: test/train/harness.test.ts), not the last weights.
     const adapter = full.model as PulidAdapter;
     const file = SafetensorsFile.open(exported(join(root, "a")));
     try {
-      adapter.published().forEach(([k, p], i) => {
-        assert.deepEqual(file.read(k).data, adapter.ema[i]!.weight.get().data, `${k} is the EMA`);
-        if (k === "id_adapter.body.0.weight") assert.notDeepEqual(file.read(k).data, p.get().data);
-      });
+      const [k, p] = adapter.published().find(([name]) => name === "id_adapter.body.0.weight")!;
+      assert.notDeepEqual(file.read(k).data, p.get().data);
     } finally {
       file.close();
     }
@@ -146,17 +144,4 @@ test("pulid train: one-line refusals, and a tiny naive-ID-loss run that exports 
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
-});
-
-test("the EMA starts at the weights and moves by (1 - decay) of the gap each update", () => {
-  const f = tinySource().frozen({} as never);
-  const a = new PulidAdapter(TINY_ENCODER, f.student, "", 0.75).initialize(3);
-  const [name, p] = a.published()[0]!;
-  const before = Float32Array.from(p.get().data as Float32Array);
-  assert.deepEqual(a.ema[0]!.weight.get().data, before, `${name}: EMA starts at the weights`);
-  p.set(p.get().clone());
-  (p.get().data as Float32Array).forEach((_, i, d) => (d[i] = before[i]! + 4));
-  a.updateEma();
-  (a.ema[0]!.weight.get().data as Float32Array).forEach((v, i) => assert.ok(Math.abs(v - (before[i]! + 1)) < 1e-5, `${name}[${i}]`));
-  assert.equal(a.ema.length, a.published().length);
 });
