@@ -25,10 +25,10 @@ test("shipRun copies nested export files and records them by relative path", asy
 
 test("shipRun records the runs behind a run started from another run's checkpoint, with totals", async () => {
   const root = mkdtempSync(join(tmpdir(), "ship-chain-"));
-  const run = (name: string, steps: number, t: number, initFrom?: string) => {
+  const run = (name: string, steps: number, t: number, initFrom?: string, recipe = "toy") => {
     const dir = join(root, name);
     mkdirSync(join(dir, "export"), { recursive: true });
-    writeFileSync(join(dir, "recipe.json"), JSON.stringify({ recipe: "toy", hyper: { dataSeed: 1, ...(initFrom ? { initFrom } : {}) } }));
+    writeFileSync(join(dir, "recipe.json"), JSON.stringify({ recipe, hyper: { dataSeed: 1, ...(initFrom ? { initFrom } : {}) } }));
     writeFileSync(join(dir, "log.jsonl"), JSON.stringify({ step: steps, loss: 1, t }) + "\n");
     writeFileSync(join(dir, "export", "w.bin"), name);
     return dir;
@@ -43,6 +43,16 @@ test("shipRun records the runs behind a run started from another run's checkpoin
   assert.equal(e.steps, 20);
   const single = await shipRun(a, "toy", join(root, "models2"));
   assert.equal(single.chain, undefined);
+  // A run from the weights shipped for this model continues their chain; from another model's file it does not.
+  const models = join(root, "models");
+  const d = run("d", 7, 2, join(models, "w.bin"));
+  const more = await shipRun(d, "toy", models);
+  assert.deepEqual(more.chain?.map((r) => r.steps), [100, 50, 20, 7]);
+  assert.equal(more.total_steps, 177);
+  const fromSingle = await shipRun(run("e", 3, 1, join(root, "models2", "w.bin")), "toy", join(root, "models2"));
+  assert.deepEqual(fromSingle.chain?.map((r) => [r.run, r.steps]), [["toy as shipped before", 100], [join(root, "e"), 3]]);
+  const other = await shipRun(run("f", 4, 1, join(models, "w.bin"), "other"), "other", models);
+  assert.equal(other.chain, undefined);
 });
 
 test("shipRun with float16 stores float32 safetensors tensors as float16 (other dtypes and files as exported)", async () => {

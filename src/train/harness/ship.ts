@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, readdirSync, mkdirSync, statSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { PulidError } from "../../engine/errors.ts";
 import { writeFileAtomic, writeFileAtomicSync } from "../../engine/atomic-write.ts";
 import { RUN_FILES } from "./train-loop.ts";
@@ -21,8 +21,9 @@ export interface ManifestEntry {
   wall_seconds: number;
   final_loss: number;
   /**
-   * When the run started from another run's checkpoint (hyper.initFrom), every run behind the shipped weights,
-   * first to last, with the totals: steps and wall_seconds above are the last run's only.
+   * When the run started from another run's checkpoint (hyper.initFrom) or from this model's shipped weights,
+   * every run behind the shipped weights, first to last, with the totals: steps and wall_seconds above are the
+   * last run's only.
    */
   chain?: { run: string; steps: number; wall_seconds: number }[];
   total_steps?: number;
@@ -102,20 +103,28 @@ export async function shipRun(runDir: string, name: string, modelsDir: string, o
     wall_seconds: Number(last?.t ?? 0),
     final_loss: last?.loss ?? NaN,
   };
-  const chain = runChain(runDir, rec.hyper);
+  const m = readManifest(modelsDir);
+  const { runs: chain, from } = runChain(runDir, rec.hyper);
+  // A run that started from the weights shipped for this model continues their chain.
+  const prev = m.models[name];
+  if (from && prev && Object.keys(prev.files).some((f) => resolve(modelsDir, f) === resolve(from))) {
+    chain.unshift(...(prev.chain ?? [{ run: `${name} as shipped before`, steps: prev.steps, wall_seconds: prev.wall_seconds }]));
+  }
   if (chain.length > 1) {
     entry.chain = chain;
     entry.total_steps = chain.reduce((a, c) => a + c.steps, 0);
     entry.total_wall_seconds = Number(chain.reduce((a, c) => a + c.wall_seconds, 0).toFixed(2));
   }
-  const m = readManifest(modelsDir);
   m.models[name] = entry;
   writeManifest(modelsDir, m);
   return entry;
 }
 
-/** The runs behind `runDir`, following hyper.initFrom through run folders' checkpoints; first run first. */
-function runChain(runDir: string, hyper: Record<string, unknown>): { run: string; steps: number; wall_seconds: number }[] {
+/**
+ * The runs behind `runDir`, following hyper.initFrom through run folders' checkpoints, first run first; `from` is
+ * the first run's initFrom when that is not a run's checkpoint (e.g. a shipped file).
+ */
+function runChain(runDir: string, hyper: Record<string, unknown>): { runs: { run: string; steps: number; wall_seconds: number }[]; from?: string } {
   const out: { run: string; steps: number; wall_seconds: number }[] = [];
   let dir = runDir;
   let h = hyper;
@@ -123,13 +132,13 @@ function runChain(runDir: string, hyper: Record<string, unknown>): { run: string
     const last = readLog(join(dir, RUN_FILES.log)).at(-1);
     out.unshift({ run: dir, steps: last?.step ?? 0, wall_seconds: Number(last?.t ?? 0) });
     const from = h.initFrom;
-    if (typeof from !== "string" || !from.endsWith(RUN_FILES.checkpoint)) break;
+    if (typeof from !== "string" || !from) break;
+    const recipe = join(dirname(from), RUN_FILES.recipe);
+    if (!from.endsWith(RUN_FILES.checkpoint) || !existsSync(recipe)) return { runs: out, from };
     dir = dirname(from);
-    const recipe = join(dir, RUN_FILES.recipe);
-    if (!existsSync(recipe)) break;
     h = (JSON.parse(readFileSync(recipe, "utf8")) as { hyper: Record<string, unknown> }).hyper;
   }
-  return out;
+  return { runs: out };
 }
 
 /** Every file under `dir`, as paths relative to it ("/"-separated), sorted. */
