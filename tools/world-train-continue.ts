@@ -8,6 +8,7 @@
  *   e.g. ... clip-id /work/runs/clip-id/checkpoint.safetensors /work/runs/clip-id-2 400 1e-3
  *        ... judge /work/runs/judge/checkpoint.safetensors /work/runs/judge-2 500 1.5e-3 warmup=30 backbone=cnn
  *        ... vae /work/runs/vae/checkpoint.safetensors /work/runs/vae-2 1500 5e-4 decoderOnly=true faceWeight=4
+ *        ... judge - /work/runs/judge-pooled 1500 3e-3 backbone=cnn-pooled   ("-": from scratch, with overrides)
  * then: npm run pulid -- world ship <model> --run <out>
  */
 import { WORLD_RECIPES } from "../src/train/world/index.ts";
@@ -24,7 +25,7 @@ const parseValue = (v = ""): number | boolean | string => (v === "true" ? true :
 const more = Object.fromEntries(extra.map((kv) => kv.split("=")).map(([k, v]) => [k, parseValue(v)]));
 const r = await trainRecipe(recipe, {
   out,
-  overrides: { steps: Number(steps), lr: Number(lr), warmup: 10, initFrom: from, ...more } as never,
+  overrides: { steps: Number(steps), lr: Number(lr), warmup: 10, ...(from === "-" ? {} : { initFrom: from }), ...more } as never,
   onStep: (i) => i.step % 25 === 0 && console.log(i.step, i.loss.toFixed(3), JSON.stringify(i.metrics), `${i.wallSeconds.toFixed(0)} s`),
 });
 console.log(`trained ${name}: ${r.hyper.steps} steps in ${(r.wallSeconds / 60).toFixed(1)} min; ${r.exported.length} files in ${out}/export`);
