@@ -5,9 +5,7 @@
  * (judge.json), so this file knows nothing of the world's attribute tables.
  *
  * The head flattens the last feature map instead of pooling it, so where things are (position, framing, light
- * direction) is kept. With `pooledStages`, the global mean and max of the last stages' maps join the flattened
- * one: a face-level cue (a smile, a turned head) then counts wherever the face sits, where the flattened map
- * alone must learn it once per position and framing.
+ * direction) is kept.
  */
 import { Module } from "../../nn/module.ts";
 import { Linear } from "../../nn/layers.ts";
@@ -31,8 +29,6 @@ export interface JudgeConfig {
   stemStride: number;
   /** Residual blocks after each stage's first conv. */
   blocks: readonly number[];
-  /** Global mean + max of the last this many stages' maps also feed the hidden layer (0 or absent = none). */
-  pooledStages?: number;
   /**
    * Optional transformer backbone instead of the CNN: an EVA02 vision tower (keys `visual.*`; `widths`/`blocks`
    * unused) whose CLS embedding feeds the hidden layer; it sees CLIP-normalised pixels, converted in the graph.
@@ -79,8 +75,7 @@ export class Judge extends Module {
       this.visual = null;
       this.stages = widths.map((w, i) => new Stage(i === 0 ? 3 : widths[i - 1]!, w, i === 0 ? config.stemStride : 2, config.blocks[i] ?? 0));
       const side = config.imageSize / config.stemStride / 2 ** (widths.length - 1);
-      const pooled = widths.slice(widths.length - (config.pooledStages ?? 0)).reduce((a, w) => a + 2 * w, 0);
-      this.fc = new Linear(widths.at(-1)! * side * side + pooled, config.hidden);
+      this.fc = new Linear(widths.at(-1)! * side * side, config.hidden);
     }
     this.out = new Linear(config.hidden, judgeLayout(config).total);
   }
@@ -92,13 +87,8 @@ export class Judge extends Module {
       h = this.visual.call(ops.div(ops.sub(ops.mul(ops.add(x, 1), 0.5), c(CLIP_MEAN)), c(CLIP_STD)), []).embedding;
     } else {
       h = x;
-      const pooled: Tensor[] = [];
-      const firstPooled = this.stages.length - (this.config.pooledStages ?? 0);
-      this.stages.forEach((s, i) => {
-        h = s.call(h);
-        if (i >= firstPooled) pooled.push(ops.mean(h, [2, 3]), ops.max(h, [2, 3]));
-      });
-      h = pooled.length ? ops.concat([ops.flatten(h, 1), ...pooled], 1) : ops.flatten(h, 1);
+      for (const s of this.stages) h = s.call(h);
+      h = ops.flatten(h, 1);
     }
     return this.out.call(ops.relu(this.fc.call(h)));
   }

@@ -13,7 +13,6 @@ import { RUN_FILES } from "../harness/train-loop.ts";
 import { CLIP_METRIC_CONFIG } from "./clip-metric.ts";
 import { Judge, judgeLayout, type JudgeConfig } from "../../models/world/judge.ts";
 import type { BaseHyper, Recipe } from "../harness/recipe.ts";
-import { PulidError } from "../../engine/errors.ts";
 import { WORLD_JUDGE_LABELS, WORLD_SIZE, judgeTrainBatch } from "./judge-data.ts";
 
 export interface JudgeHyper extends BaseHyper {
@@ -21,19 +20,15 @@ export interface JudgeHyper extends BaseHyper {
   /**
    * "cnn" (default) or "eva": an EVA02 tower at clip-metric's config, started from a world CLIP's image tower
    * (`initFrom`, a visual/model.safetensors; clip-metric's, the evaluation-only CLIP), with the heads on its CLS.
-   * `initFrom` may also be an earlier judge run's checkpoint.safetensors (a second schedule). "cnn-pooled": the
-   * CNN with the global mean and max of its last three stages beside the flattened map (`pooledStages`).
+   * `initFrom` may also be an earlier judge run's checkpoint.safetensors (a second schedule).
    */
-  backbone?: "cnn" | "eva" | "cnn-pooled";
+  backbone?: "cnn" | "eva";
   initFrom?: string;
   /** Weight of the accessories' summed binary cross-entropy. */
   multiWeight: number;
 }
 
 export const WORLD_JUDGE_CONFIG: JudgeConfig = { imageSize: WORLD_SIZE, widths: [32, 64, 96, 128], stemStride: 2, blocks: [1, 1, 1, 0], hidden: 256, ...WORLD_JUDGE_LABELS };
-
-/** The CNN whose face-level cues count wherever the face sits (see `JudgeConfig.pooledStages`). */
-export const WORLD_JUDGE_POOLED_CONFIG: JudgeConfig = { ...WORLD_JUDGE_CONFIG, pooledStages: 3 };
 
 /** The transformer variant: clip-metric's image tower under the same heads. */
 export const WORLD_JUDGE_EVA_CONFIG: JudgeConfig = { ...WORLD_JUDGE_CONFIG, widths: [], blocks: [], eva: CLIP_METRIC_CONFIG.vision };
@@ -62,12 +57,6 @@ class JudgeTrainer extends Judge {
   }
 }
 
-const JUDGE_BACKBONES: Record<NonNullable<JudgeHyper["backbone"]>, JudgeConfig> = {
-  cnn: WORLD_JUDGE_CONFIG,
-  "cnn-pooled": WORLD_JUDGE_POOLED_CONFIG,
-  eva: WORLD_JUDGE_EVA_CONFIG,
-};
-
 export const judgeRecipe: Recipe<JudgeHyper> = {
   name: "judge",
   summary: "every non-identity attribute of a whole world image (stands for a person's eye)",
@@ -75,11 +64,7 @@ export const judgeRecipe: Recipe<JudgeHyper> = {
     steps: 900, batch: 48, lr: 3e-3, warmup: 40, minLrRatio: 0.02, weightDecay: 1e-4, clip: 5, seed: 81, dataSeed: 801,
     checkpointEvery: 100, photoShare: 0.4, multiWeight: 1,
   },
-  createModel(h) {
-    const config = JUDGE_BACKBONES[h.backbone ?? "cnn"];
-    if (!config) throw new PulidError("bad_hyper", `judge: backbone must be one of ${Object.keys(JUDGE_BACKBONES).join(", ")}, got '${h.backbone}'`);
-    return new JudgeTrainer(config, h.initFrom ?? "");
-  },
+  createModel: (h) => new JudgeTrainer(h.backbone === "eva" ? WORLD_JUDGE_EVA_CONFIG : WORLD_JUDGE_CONFIG, h.initFrom ?? ""),
   graph(model, h) {
     const x = input("images", [h.batch, 3, WORLD_SIZE, WORLD_SIZE]);
     const L = judgeLayout(WORLD_JUDGE_CONFIG);
