@@ -13,9 +13,10 @@ const ADAPTER = "models/world/pulid_v1.safetensors";
 const STUDENT = "models/world/sdxl_lightning_4step_unet.safetensors";
 const skip = !(existsSync(ADAPTER) && existsSync(STUDENT)) && "the world adapter or student is not shipped";
 /**
- * Runs and reports, but does not fail the suite yet: the shipped world base (1,800 steps) draws blurred blobs,
- * so no adapter trained on it shows the person (measured 2026-11-30: Face Sim with ID about -0.3, the same as
- * without). Remove `todo` when a retrained base and adapter pass.
+ * Runs and reports, but does not fail the suite yet: the shipped world base draws blurred blobs, so no adapter
+ * trained on it shows the person (measured 2026-11-30: Face Sim with ID about -0.3, the same as without; again
+ * 2026-12-01 after a fifth base run, a new student and adapter: beach prompt -0.166 with ID, -0.144 without).
+ * Remove `todo` when a retrained base and adapter pass.
  */
 const todo = "the shipped world base is undertrained; the demo does not show the person yet";
 
