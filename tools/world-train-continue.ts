@@ -8,7 +8,7 @@
  *   e.g. ... clip-id /work/runs/clip-id/checkpoint.safetensors /work/runs/clip-id-2 400 1e-3
  *        ... judge /work/runs/judge/checkpoint.safetensors /work/runs/judge-2 500 1.5e-3 warmup=30 backbone=cnn
  *        ... vae /work/runs/vae/checkpoint.safetensors /work/runs/vae-2 1500 5e-4 decoderOnly=true faceWeight=4
- *        ... judge - /work/runs/judge-pooled 1500 3e-3 backbone=cnn-pooled   ("-": from scratch, with overrides)
+ *        ... judge - /work/runs/judge-b 1500 3e-3 warmup=40 backbone=cnn   ("-": from scratch, with overrides)
  * then: npm run pulid -- world ship <model> --run <out>
  */
 import { WORLD_RECIPES } from "../src/train/world/index.ts";

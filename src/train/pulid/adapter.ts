@@ -5,8 +5,7 @@
  * `pulid_v1.bin` share one naming, and the exported file loads with the inference loaders
  * (`loadIdEncoderV1`, `loadIdAttentionLayers`) and `pulid generate --adapter`.
  */
-import { Module, StateDictError, type StateDictIssue } from "../../nn/module.ts";
-import type { Parameter } from "../../nn/parameter.ts";
+import { Module } from "../../nn/module.ts";
 import { IDEncoder, type IdEncoderConfig } from "../../models/pulid/id-encoder.ts";
 import { IdAttentionLayers, type IdAttentionSettings } from "../../models/pulid/id-attention.ts";
 import type { ProcessorSelector } from "../../models/unet/attention.ts";
@@ -37,11 +36,6 @@ export class PulidAdapter extends Module {
     this.bindNames();
   }
 
-  /** The parameters under their published names (`id_adapter.*`, `id_adapter_attn_layers.*`). */
-  published(): [string, Parameter][] {
-    return this.namedParameters();
-  }
-
   /** Fresh initialisation from `seed`, then (with `from`) the weights of an adapter file. */
   override initialize(seed = 0): this {
     super.initialize(seed);
@@ -64,17 +58,7 @@ export function loadAdapterWeights(adapter: PulidAdapter, path: string): void {
   try {
     const all = r.readAll({});
     const weights = new Map([...all].map(([k, v]) => [k, v.dtype === "float32" ? v : v.cast("float32")] as const));
-    const res = adapter.bindNames().loadStateDict(weights, { source: path, strict: false });
-    const missing = res.missing;
-    if (missing.length || res.unexpected.length || res.mismatched.length) {
-      const shapes = new Map(adapter.namedParameters().map(([k, p]) => [k, p.shape] as const));
-      const issues: StateDictIssue[] = [
-        ...missing.map((key) => ({ code: "missing" as const, key, expected: shapes.get(key)! })),
-        ...res.unexpected.map((key) => ({ code: "unexpected" as const, key, got: weights.get(key)!.shape })),
-        ...res.mismatched.map((key) => ({ code: "shape_mismatch" as const, key, expected: shapes.get(key)!, got: weights.get(key)!.shape })),
-      ];
-      throw new StateDictError(issues, path);
-    }
+    adapter.loadStateDict(weights, { source: path });
   } finally {
     r.close();
   }
@@ -87,7 +71,7 @@ export function loadAdapterWeights(adapter: PulidAdapter, path: string): void {
  */
 export async function saveAdapter(adapter: PulidAdapter, path: string, dtype: "float32" | "float16" = "float32"): Promise<void> {
   const out = new Map<string, HostTensor>();
-  adapter.bindNames().published().forEach(([k, p]) => {
+  adapter.bindNames().namedParameters().forEach(([k, p]) => {
     const v = p.get();
     out.set(k, dtype === "float32" ? v : v.cast(dtype));
   });

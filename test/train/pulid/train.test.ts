@@ -97,7 +97,7 @@ test("an interrupted and resumed run (with an EMA of the weights) equals an unin
     const adapter = full.model as PulidAdapter;
     const file = SafetensorsFile.open(exported(join(root, "a")));
     try {
-      const [k, p] = adapter.published().find(([name]) => name === "id_adapter.body.0.weight")!;
+      const [k, p] = adapter.namedParameters().find(([name]) => name === "id_adapter.body.0.weight")!;
       assert.notDeepEqual(file.read(k).data, p.get().data);
     } finally {
       file.close();
