@@ -125,10 +125,10 @@ test("a base batch is the noised latent of its images with the noise as target; 
   }
 });
 
-test("with minSnrGamma each sample's MSE is weighted min(SNR, gamma) / SNR of its timestep", async () => {
+test("with minSnrGamma and vLossCap each sample's MSE is weighted min(SNR, gamma) / SNR * min(1 + 1/SNR, cap) of its timestep", async () => {
   const p = await parts();
   const recipe = tinyBase();
-  const h: UNetBaseHyper = { ...recipe.defaults, ...p, batch: 4, minSnrGamma: 5 };
+  const h: UNetBaseHyper = { ...recipe.defaults, ...p, batch: 4, minSnrGamma: 5, vLossCap: 30 };
   const model = recipe.createModel(h).initialize(h.seed) as UNet2DConditionModel;
   const g = recipe.graph(model, h);
   try {
@@ -136,7 +136,9 @@ test("with minSnrGamma each sample's MSE is weighted min(SNR, gamma) / SNR of it
     assert.equal(feeds.length, 7, "a weights input follows the six of the plain loss");
     const ab = scaledLinearAlphaBar();
     const t = [...(feeds[1]!.data as Float32Array)];
-    const w = t.map((ti) => Math.min(ab[ti]! / (1 - ab[ti]!), 5) / (ab[ti]! / (1 - ab[ti]!)));
+    const snr = (ti: number) => ab[ti]! / (1 - ab[ti]!);
+    const w = t.map((ti) => (Math.min(snr(ti), 5) / snr(ti)) * Math.min(1 + 1 / snr(ti), 30));
+    assert.ok(t.some((ti) => 1 / snr(ti) > 1) && t.some((ti) => snr(ti) > 5), `timesteps ${t} exercise both factors`);
     // The schedule keeps alphā in float32 as diffusers does; the formula here is float64.
     assert.ok(maxAbs(feeds[6]!.data as Float32Array, w) < 1e-5, `weights ${[...(feeds[6]!.data as Float32Array)]} vs ${w}`);
     const [loss] = await evaluate([g.loss], g.inputs, feeds);

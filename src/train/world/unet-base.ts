@@ -63,6 +63,14 @@ export interface UNetBaseHyper extends BaseHyper {
    * noisy ones that decide a sample's layout. 0 or absent = off (DDPM's plain mean).
    */
   minSnrGamma?: number;
+  /**
+   * High-noise emphasis: sample i's epsilon MSE is also weighted min(1 + 1/SNR_i, vLossCap), the v-prediction loss
+   * of the same output (eps error / ā), capped. Why: an epsilon model's x0 estimate is (x - sqrt(1 - ā) eps) / sqrt(ā),
+   * so at SDXL's last timestep (ā = 0.0047) an eps error is magnified 14.6x in x0, and the plain eps loss, which
+   * weights x0 errors by SNR (0.005 there), lets the first sampling steps draw textured noise instead of a blurred
+   * mean picture (measured on the fifth base: x0 MSE 1.9 at t = 999, worse than predicting zeros). 0 or absent = off.
+   */
+  vLossCap?: number;
 }
 
 /** The UNet a recipe trains, optionally starting from a checkpoint's weights (prefix "model/") or a UNet file's. */
@@ -130,7 +138,7 @@ export function unetBaseRecipe(spec: UNetRecipeSpec<UNetBaseHyper>): Recipe<UNet
     graph(model, h) {
       const cross = Array.isArray(c.cross_attention_dim) ? c.cross_attention_dim[0]! : c.cross_attention_dim;
       const pooled = c.projection_class_embeddings_input_dim! - 6 * c.addition_time_embed_dim!;
-      return epsLossGraph(model as UNet2DConditionModel, { batch: h.batch, latent, contextLength: CLIP_CONTEXT, contextDim: cross, pooledDim: pooled, weighted: !!h.minSnrGamma });
+      return epsLossGraph(model as UNet2DConditionModel, { batch: h.batch, latent, contextLength: CLIP_CONTEXT, contextDim: cross, pooledDim: pooled, weighted: isWeighted(h) });
     },
     async batch(step, h) {
       const f = open(h);
@@ -149,7 +157,7 @@ export function unetBaseRecipe(spec: UNetRecipeSpec<UNetBaseHyper>): Recipe<UNet
         cond.pooled,
         worldTimeIds(h.batch),
         new HostTensor("float32", [h.batch, ...latent], eps),
-        ...(h.minSnrGamma ? [new HostTensor("float32", [h.batch], minSnrWeights(schedule, t, h.minSnrGamma))] : []),
+        ...(isWeighted(h) ? [new HostTensor("float32", [h.batch], epsLossWeights(schedule, t, h))] : []),
       ];
     },
     async dispose() {
@@ -163,12 +171,21 @@ export function unetBaseRecipe(spec: UNetRecipeSpec<UNetBaseHyper>): Recipe<UNet
   };
 }
 
-/** Per-sample min(SNR, gamma) / SNR of epsilon prediction at timesteps `t`. */
-export function minSnrWeights(schedule: TrainSchedule, t: ArrayLike<number>, gamma: number): Float32Array {
+function isWeighted(h: UNetBaseHyper): boolean {
+  return !!h.minSnrGamma || !!h.vLossCap;
+}
+
+/**
+ * Per-sample weights of the epsilon MSE at timesteps `t`: min(SNR, minSnrGamma) / SNR (when set) times
+ * min(1 + 1/SNR, vLossCap) (when set).
+ */
+export function epsLossWeights(schedule: TrainSchedule, t: ArrayLike<number>, h: Pick<UNetBaseHyper, "minSnrGamma" | "vLossCap">): Float32Array {
   return Float32Array.from(t, (ti) => {
     const a = schedule.alphasCumprod[ti]!;
     const snr = a / (1 - a);
-    return Math.min(snr, gamma) / snr;
+    const minSnr = h.minSnrGamma ? Math.min(snr, h.minSnrGamma) / snr : 1;
+    const v = h.vLossCap ? Math.min(1 + 1 / snr, h.vLossCap) : 1;
+    return minSnr * v;
   });
 }
 
