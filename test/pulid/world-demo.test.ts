@@ -13,14 +13,13 @@ const ADAPTER = "models/world/pulid_v1.safetensors";
 const STUDENT = "models/world/sdxl_lightning_4step_unet.safetensors";
 const skip = !(existsSync(ADAPTER) && existsSync(STUDENT)) && "the world adapter or student is not shipped";
 /**
- * Runs and reports, but does not fail the suite yet: the shipped world base draws blurred blobs, so no adapter
- * trained on it shows the person (measured 2026-11-30: Face Sim with ID about -0.3, the same as without; again
- * 2026-12-01 after a fifth base run, a new student and adapter: beach prompt -0.166 with ID, -0.144 without; again
- * after the sixth base (8 GroupNorm groups), whose scenes are right but whose faces are still blobs: beach 0.130
- * with ID, 0.146 without; watercolour 0.064 / 0.020).
+ * Runs and reports, but does not fail the suite yet: the shipped world base draws the prompt's scene but faces
+ * as blobs with few features, so no adapter trained on it shows the person (measured 2026-12-01 on the sixth base,
+ * person 3, seed 7, with / without the ID: beach 0.130 / 0.146, watercolour 0.064 / 0.020; earlier bases no
+ * better, between -0.43 and 0.22 both ways).
  * Remove `todo` when a retrained base and adapter pass.
  */
-const todo = "the shipped world base is undertrained; the demo does not show the person yet";
+const todo = "the shipped world base draws faces without features; the demo does not show the person yet";
 
 /** Face Sim each with-ID image must reach (set from the shipped adapter's measured values, with margin). */
 const FACE_SIM_FLOOR = 0.3;
