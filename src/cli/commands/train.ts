@@ -38,6 +38,8 @@ options:
   --lr X             peak learning rate (AdamW; default 1e-4)
   --warmup N         warm-up steps before the cosine decay (default 20)
   --ema DECAY        keep an exponential moving average of the weights (e.g. 0.999) and export it
+  --face-loss-weight W  L_diff weighs the face's latent cells 1 + W (default 0: the paper's plain mean;
+                     --config world and tiny, whose data know the face box)
   --backprop-steps K back-propagate through the last K of the 4 Lightning steps (1..4, default 4)
   --from ADAPTER     start from an adapter file (the previous stage's export)
   --diffusion-unet U base (default) or student: the UNet of L_diff
@@ -62,6 +64,13 @@ function emaFlag(v: string | boolean | undefined): number | undefined {
   return n;
 }
 
+function faceWeightFlag(v: string | boolean | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (typeof v !== "string" || v.trim() === "" || !(n >= 0 && n <= 100)) throw new UsageError(`--face-loss-weight must be a number from 0 to 100, got '${String(v)}'`);
+  return n;
+}
+
 function diffusionUnetFlag(v: string | boolean | undefined): "base" | "student" | undefined {
   if (v === undefined) return undefined;
   if (v !== "base" && v !== "student") throw new UsageError(`--diffusion-unet must be base or student, got '${String(v)}'`);
@@ -82,7 +91,7 @@ export const trainCommand: Command = {
   summary: "PuLID training: stage 1 (L_diff), 2 (+ Lightning ID loss), 3 (+ contrastive alignment)",
   async run(argv) {
     const { flags } = parseFlags(argv, {
-      strings: ["stage", "config", "models", "out", "steps", "batch", "backprop-steps", "from", "diffusion-unet", "sample-every", "lr", "warmup", "ema", "data", "resolution", "seed", "data-seed"],
+      strings: ["stage", "config", "models", "out", "steps", "batch", "backprop-steps", "from", "diffusion-unet", "sample-every", "lr", "warmup", "ema", "face-loss-weight", "data", "resolution", "seed", "data-seed"],
       booleans: ["naive-id-loss", "resume", "other-image", "checkpointing"],
     });
     if (flags.help) return (console.log(TRAIN_HELP), 0);
@@ -106,12 +115,14 @@ export const trainCommand: Command = {
       diffusionUnet: diffusionUnetFlag(flags["diffusion-unet"]),
       lr: lrFlag(flags.lr),
       emaDecay: emaFlag(flags.ema),
+      faceLossWeight: faceWeightFlag(flags["face-loss-weight"]),
       warmup: flags.warmup === undefined ? undefined : intFlag(flags, "warmup", 0, 0, 10_000_000),
       sampleEvery: flags["sample-every"] === undefined ? undefined : intFlag(flags, "sample-every", 50, 0, 10_000_000),
       resolution: flags.resolution === undefined ? undefined : intFlag(flags, "resolution", 0, 8, 4096),
       seed: flags.seed === undefined ? undefined : intFlag(flags, "seed", 81, 0, 2 ** 31 - 1),
       dataSeed: flags["data-seed"] === undefined ? undefined : intFlag(flags, "data-seed", 801, 0, 2 ** 31 - 1),
     };
+    if (overrides.faceLossWeight && config === "sdxl") throw new UsageError("--face-loss-weight is for --config world and tiny (their data know each image's face box)");
     if (flags.data !== undefined && config !== "sdxl") throw new UsageError("--data is for --config sdxl (the world and tiny configs draw their own data)");
     const data = typeof flags.data === "string" ? flags.data : undefined;
     const source = pulidSource(config as PulidConfigName, typeof flags.models === "string" ? flags.models : undefined, data);

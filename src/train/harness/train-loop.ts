@@ -166,7 +166,8 @@ function resolveHyper<H extends BaseHyper>(recipe: Recipe<H>, o: TrainRunOptions
     if (changed.length) {
       throw new PulidError("resume_changed", `${o.out}: cannot change ${changed.map(([k]) => k).join(", ")} when resuming (recorded in ${RUN_FILES.recipe})`);
     }
-    return rec.hyper;
+    // A hyper-parameter added after the run was recorded takes its default (defaults keep earlier behaviour).
+    return { ...recipe.defaults, ...rec.hyper };
   }
   if (existsSync(paths.ckpt)) {
     throw new PulidError("run_exists", `${o.out} already holds a run (${RUN_FILES.checkpoint}); pass --resume to continue it or choose another --out`);

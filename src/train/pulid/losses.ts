@@ -27,6 +27,18 @@ export function diffusionLoss(pred: Tensor, target: Tensor): Tensor {
   return ops.mean(ops.square(ops.sub(pred, target)));
 }
 
+/**
+ * L_diff with the face's latent cells weighted up (a departure from the paper, for small images where the face
+ * is a few latent cells and the ID's share of a plain mean is too small to learn from): per-cell weight
+ * 1 + `weight` x `faceCells` (the share of each cell the face box covers, [B, 1, h, w]), a weighted mean over
+ * every element, so `weight` 0 is `diffusionLoss`.
+ */
+export function faceWeightedDiffusionLoss(pred: Tensor, target: Tensor, faceCells: Tensor, weight: number): Tensor {
+  const w = ops.add(ops.mul(faceCells, weight), 1);
+  const channels = pred.shape[1]!;
+  return ops.div(ops.sum(ops.mul(w, ops.square(ops.sub(pred, target)))), ops.mul(ops.sum(w), channels));
+}
+
 /** Cosine similarity of matching rows: a, b [B, E] -> [B]. */
 export function rowCosine(a: Tensor, b: Tensor): Tensor {
   const dot = ops.sum(ops.mul(a, b), -1);

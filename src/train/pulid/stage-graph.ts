@@ -27,7 +27,7 @@ import type { WorldDetector } from "../../models/world/detector.ts";
 import type { Module } from "../../nn/module.ts";
 import type { IdEncoderConfig } from "../../models/pulid/id-encoder.ts";
 import type { PulidAdapter } from "./adapter.ts";
-import { alignTerms, diffusionLoss, idLoss, type AlignPair } from "./losses.ts";
+import { alignTerms, diffusionLoss, faceWeightedDiffusionLoss, idLoss, type AlignPair } from "./losses.ts";
 import { traceRollout, type RolloutStep } from "./lightning-rollout.ts";
 import { arcfaceCropFromLandmarks } from "./face-crop.ts";
 
@@ -82,6 +82,11 @@ export interface StageSettings {
   checkpointBlocks: boolean;
   /** Detector score above which a generated face counts (in-graph detector only). */
   faceThreshold: number;
+  /**
+   * Extra weight of the face's latent cells in L_diff (0, the default: the paper's plain mean). The data source
+   * then supplies `face_cells` (the world source does, from its renders' face boxes).
+   */
+  faceLossWeight: number;
 }
 
 /** Graph inputs in feed order with their names (the recipe's batch returns the same names). */
@@ -138,7 +143,7 @@ export function buildStageGraph(adapter: PulidAdapter, f: PulidFrozen, s: StageS
   const target = add("target", [B, ...lat]);
   const diffusionUnet = s.diffusionUnet === "student" ? f.student : f.diffusionUnet;
   const pred = diffusionUnet.call(noisy, t, context, { added: { textEmbeds: pooled, timeIds }, select: idSelect, checkpointBlocks: s.checkpointBlocks });
-  const lDiff = diffusionLoss(pred, target);
+  const lDiff = s.faceLossWeight > 0 ? faceWeightedDiffusionLoss(pred, target, add("face_cells", [B, 1, lat[1], lat[2]]), s.faceLossWeight) : diffusionLoss(pred, target);
   const metrics: Record<string, Tensor> = { l_diff: ops.stopGradient(lDiff) };
   const terms: Record<string, Tensor> = { l_diff: lDiff };
   let loss = lDiff;

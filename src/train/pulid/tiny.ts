@@ -4,6 +4,7 @@
  * structure as the world's: identities with several images each, so "the ID condition from another image of
  * the same identity" means something. Tests and smoke runs use it; nothing is read from disk.
  */
+import { faceCells } from "./face-cells.ts";
 import { HostTensor } from "../../engine/host-tensor.ts";
 import { Rng } from "../../engine/rng.ts";
 import { hashSeed } from "../../world/rng.ts";
@@ -132,6 +133,8 @@ export function tinyData(f: PulidFrozen, batch: number, dataSeed: number, step: 
   const side = h * 4;
   out.landmarks = HostTensor.f32([batch, 10], Array.from({ length: batch }, () => tinyLandmarks(side)).flat());
   out.face_mask = HostTensor.f32([batch], new Array<number>(batch).fill(1));
+  // The face box of the fixed landmarks' face: the middle half of the image.
+  out.face_cells = faceCells(new Array(batch).fill([side / 4, side / 4, (3 * side) / 4, (3 * side) / 4]), side, h);
   return out;
 }
 

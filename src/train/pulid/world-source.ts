@@ -40,6 +40,7 @@ import { TrainSchedule } from "../diffusion/train-schedule.ts";
 import { worldTimeIds } from "../world/unet-base.ts";
 import { dpmpp2mTrailingPlan } from "./lightning-rollout.ts";
 import { frozenUnets } from "./frozen-unets.ts";
+import { faceCells } from "./face-cells.ts";
 import { drawStageBatch, EvaBatchRunner } from "./id-conditions.ts";
 import { loadOnnxInto, loadWorldFaceNet, readOnnxWeights } from "./onnx-module.ts";
 import type { PulidFrozen } from "./stage-graph.ts";
@@ -154,6 +155,7 @@ export function worldSource(dir: string): PulidSource {
       }
       await h.eva.fillIdCondition(out, arc, evaImages);
       out.face_ref = HostTensor.f32([B, ref[0]!.length], ref.flatMap((r) => Array.from(r)));
+      out.face_cells = faceCells(examples.map((e) => e.image.faceBox), IMAGE, f.latent[1]);
       return out;
     },
     async dispose() {

@@ -9,7 +9,8 @@ import { HostTensor } from "../../../src/engine/host-tensor.ts";
 import { evaluate } from "../../../src/engine/compile.ts";
 import { grad } from "../../../src/engine/autodiff.ts";
 import { Rng } from "../../../src/engine/rng.ts";
-import { alignLayout, alignSemantic, alignTerms, diffusionLoss, idLoss } from "../../../src/train/pulid/losses.ts";
+import { alignLayout, alignSemantic, alignTerms, diffusionLoss, faceWeightedDiffusionLoss, idLoss } from "../../../src/train/pulid/losses.ts";
+import { faceCells } from "../../../src/train/pulid/face-cells.ts";
 
 const rng = new Rng(5);
 const rand = (shape: number[]) => HostTensor.f32(shape, rng.fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1))));
@@ -42,6 +43,40 @@ test("L_diff is the mean squared error over every element", async () => {
   let want = 0;
   for (let i = 0; i < p.size; i++) want += (p.data[i]! - t.data[i]!) ** 2;
   close(got!.get(0), want / p.size, "L_diff");
+});
+
+test("face-weighted L_diff: weights 1 + w x cell share, broadcast over channels; w = 0 is the plain mean", async () => {
+  const [p, t] = [rand([2, 3, 2, 2]), rand([2, 3, 2, 2])];
+  const cells = HostTensor.f32([2, 1, 2, 2], [1, 0.5, 0, 0, 0, 0, 0.25, 1]);
+  const [a, b, c] = [input("p", p.shape), input("t", t.shape), input("c", cells.shape)];
+  for (const w of [0, 3]) {
+    const [got] = await evaluate([faceWeightedDiffusionLoss(a, b, c, w)], [a, b, c], [p, t, cells]);
+    let num = 0;
+    let den = 0;
+    for (let n = 0; n < 2; n++) {
+      for (let ch = 0; ch < 3; ch++) {
+        for (let k = 0; k < 4; k++) {
+          const wt = 1 + w * cells.data[n * 4 + k]!;
+          const i = (n * 3 + ch) * 4 + k;
+          num += wt * (p.data[i]! - t.data[i]!) ** 2;
+          den += wt;
+        }
+      }
+    }
+    close(got!.get(0), num / den, `weighted L_diff, w ${w}`);
+  }
+  const [plain] = await evaluate([diffusionLoss(a, b)], [a, b], [p, t]);
+  const [zero] = await evaluate([faceWeightedDiffusionLoss(a, b, c, 0)], [a, b, c], [p, t, cells]);
+  close(zero!.get(0), plain!.get(0), "w = 0");
+});
+
+test("face cells: the face box grown by a quarter per side, as each cell's covered share", () => {
+  // A 32 px image on a 4x4 latent grid (8 px cells); box 12..20 grows to 10..22: cell 1 covers 10..16 (6/8),
+  // cell 2 covers 16..22 (6/8), cells 0 and 3 nothing.
+  const got = faceCells([[12, 12, 20, 20]], 32, 4);
+  assert.deepEqual(got.shape, [1, 1, 4, 4]);
+  const share = [0, 0.75, 0.75, 0];
+  for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) close(got.data[i * 4 + j]!, share[i]! * share[j]!, `cell ${i},${j}`);
 });
 
 test("L_id is 1 - cos averaged over the samples with a face; no face gives 0", async () => {

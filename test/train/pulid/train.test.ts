@@ -132,6 +132,14 @@ test("pulid train: one-line refusals, and a tiny naive-ID-loss run that exports 
     assert.equal(noData.status, 1);
     assert.match(noData.stderr.trim(), /^pulid train: --config sdxl needs 9 file\(s\) not found: .*arcface-50\.onnx$/);
     assert.equal(cli("--stage", "4", "--config", "tiny", "--out", root).status, 2);
+    assert.equal(cli("--stage", "1", "--config", "tiny", "--face-loss-weight", "-1", "--out", join(root, "f")).status, 2);
+    const faceSdxl = cli("--stage", "1", "--config", "sdxl", "--face-loss-weight", "3", "--out", join(root, "f"));
+    assert.equal(faceSdxl.status, 2);
+    assert.match(faceSdxl.stderr, /--face-loss-weight is for --config world and tiny/);
+    const face = cli("--stage", "1", "--config", "tiny", "--face-loss-weight", "3", "--out", join(root, "f1"), "--steps", "2", "--batch", "2", "--sample-every", "0");
+    assert.equal(face.status, 0, face.stderr);
+    assert.equal(JSON.parse(readFileSync(join(root, "f1", RUN_FILES.recipe), "utf8")).hyper.faceLossWeight, 3);
+    assert.ok(readLog(join(root, "f1", RUN_FILES.log)).every((r) => Number.isFinite(r.l_diff)));
     const naive3 = cli("--stage", "3", "--naive-id-loss", "--config", "tiny", "--out", join(root, "n3"));
     assert.equal(naive3.status, 1);
     assert.match(naive3.stderr.trim(), /^pulid train: the naive ID loss replaces stage 2's Lightning ID loss/);
