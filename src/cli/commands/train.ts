@@ -40,6 +40,8 @@ options:
   --ema DECAY        keep an exponential moving average of the weights (e.g. 0.999) and export it
   --face-loss-weight W  L_diff weighs the face's latent cells 1 + W (default 0: the paper's plain mean;
                      --config world and tiny, whose data know the face box)
+  --v-loss-cap C     L_diff weighs each sample min(1 + 1/SNR, C): a capped v-loss that stresses the noisy steps
+                     where the ID decides the face (default 0: none, the paper's plain mean)
   --backprop-steps K back-propagate through the last K of the 4 Lightning steps (1..4, default 4)
   --from ADAPTER     start from an adapter file (the previous stage's export)
   --diffusion-unet U base (default) or student: the UNet of L_diff
@@ -64,10 +66,16 @@ function emaFlag(v: string | boolean | undefined): number | undefined {
   return n;
 }
 
-function faceWeightFlag(v: string | boolean | undefined): number | undefined {
+function numberFlag(v: string | boolean | undefined, flag: string, lo: number, hi: number): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (typeof v !== "string" || v.trim() === "" || !(n >= 0 && n <= 100)) throw new UsageError(`--face-loss-weight must be a number from 0 to 100, got '${String(v)}'`);
+  if (typeof v !== "string" || v.trim() === "" || !(n >= lo && n <= hi)) throw new UsageError(`${flag} must be a number from ${lo} to ${hi}, got '${String(v)}'`);
+  return n;
+}
+
+function vLossCapFlag(v: string | boolean | undefined): number | undefined {
+  const n = numberFlag(v, "--v-loss-cap", 0, 1000);
+  if (n !== undefined && n > 0 && n < 1) throw new UsageError(`--v-loss-cap must be 0 (none) or from 1 to 1000, got '${String(v)}'`);
   return n;
 }
 
@@ -91,7 +99,7 @@ export const trainCommand: Command = {
   summary: "PuLID training: stage 1 (L_diff), 2 (+ Lightning ID loss), 3 (+ contrastive alignment)",
   async run(argv) {
     const { flags } = parseFlags(argv, {
-      strings: ["stage", "config", "models", "out", "steps", "batch", "backprop-steps", "from", "diffusion-unet", "sample-every", "lr", "warmup", "ema", "face-loss-weight", "data", "resolution", "seed", "data-seed"],
+      strings: ["stage", "config", "models", "out", "steps", "batch", "backprop-steps", "from", "diffusion-unet", "sample-every", "lr", "warmup", "ema", "face-loss-weight", "v-loss-cap", "data", "resolution", "seed", "data-seed"],
       booleans: ["naive-id-loss", "resume", "other-image", "checkpointing"],
     });
     if (flags.help) return (console.log(TRAIN_HELP), 0);
@@ -115,7 +123,8 @@ export const trainCommand: Command = {
       diffusionUnet: diffusionUnetFlag(flags["diffusion-unet"]),
       lr: lrFlag(flags.lr),
       emaDecay: emaFlag(flags.ema),
-      faceLossWeight: faceWeightFlag(flags["face-loss-weight"]),
+      faceLossWeight: numberFlag(flags["face-loss-weight"], "--face-loss-weight", 0, 100),
+      vLossCap: vLossCapFlag(flags["v-loss-cap"]),
       warmup: flags.warmup === undefined ? undefined : intFlag(flags, "warmup", 0, 0, 10_000_000),
       sampleEvery: flags["sample-every"] === undefined ? undefined : intFlag(flags, "sample-every", 50, 0, 10_000_000),
       resolution: flags.resolution === undefined ? undefined : intFlag(flags, "resolution", 0, 8, 4096),

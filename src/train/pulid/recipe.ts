@@ -59,7 +59,7 @@ export interface PulidSource {
 export const PULID_DEFAULTS: PulidHyper = {
   steps: 300, batch: 4, lr: 1e-4, warmup: 20, minLrRatio: 0.1, weightDecay: 0.01, clip: 1, seed: 81, dataSeed: 801, checkpointEvery: 25,
   stage: 1, naiveIdLoss: false, lambdaId: 1.0, lambdaAlignSem: 0.6, lambdaAlignLayout: 0.1,
-  backpropSteps: 4, checkpointBlocks: false, faceThreshold: 0.5, faceLossWeight: 0, diffusionUnet: "base",
+  backpropSteps: 4, checkpointBlocks: false, faceThreshold: 0.5, faceLossWeight: 0, vLossCap: 0, diffusionUnet: "base",
   from: "", idFromOtherImage: false, emaDecay: 0, resolution: 0, sampleEvery: 50, sampleRows: 4,
 };
 
@@ -72,6 +72,7 @@ export function checkStage(h: PulidHyper): void {
   if (h.naiveIdLoss && h.stage !== 2) throw new PulidError("bad_hyper", `the naive ID loss replaces stage 2's Lightning ID loss: use it with stage 2, not ${h.stage}`);
   if (h.diffusionUnet !== "base" && h.diffusionUnet !== "student") throw new PulidError("bad_hyper", `diffusionUnet must be 'base' or 'student', got '${String(h.diffusionUnet)}'`);
   if (!(h.faceLossWeight >= 0) || !Number.isFinite(h.faceLossWeight)) throw new PulidError("bad_hyper", `faceLossWeight must be a finite number >= 0, got ${h.faceLossWeight}`);
+  if (!(h.vLossCap === 0 || h.vLossCap >= 1) || !Number.isFinite(h.vLossCap)) throw new PulidError("bad_hyper", `vLossCap must be 0 (none) or a number >= 1, got ${h.vLossCap}`);
   if (!Number.isInteger(h.backpropSteps) || h.backpropSteps < 1 || h.backpropSteps > 4) throw new PulidError("bad_hyper", `backpropSteps must be 1..4, got ${h.backpropSteps}`);
 }
 

@@ -27,7 +27,7 @@ import type { WorldDetector } from "../../models/world/detector.ts";
 import type { Module } from "../../nn/module.ts";
 import type { IdEncoderConfig } from "../../models/pulid/id-encoder.ts";
 import type { PulidAdapter } from "./adapter.ts";
-import { alignTerms, diffusionLoss, faceWeightedDiffusionLoss, idLoss, type AlignPair } from "./losses.ts";
+import { alignTerms, diffusionLoss, idLoss, vLossWeights, weightedDiffusionLoss, type AlignPair } from "./losses.ts";
 import { traceRollout, type RolloutStep } from "./lightning-rollout.ts";
 import { arcfaceCropFromLandmarks } from "./face-crop.ts";
 
@@ -87,6 +87,11 @@ export interface StageSettings {
    * then supplies `face_cells` (the world source does, from its renders' face boxes).
    */
   faceLossWeight: number;
+  /**
+   * Cap of a per-sample weight min(1 + 1/SNR, cap) on L_diff (0, the default: none, the paper's plain mean): a
+   * capped v-loss, which weighs the high-noise steps where the ID decides the face.
+   */
+  vLossCap: number;
 }
 
 /** Graph inputs in feed order with their names (the recipe's batch returns the same names). */
@@ -113,12 +118,29 @@ function recording(base: ProcessorSelector | undefined, record: (q: Tensor, k: T
   };
 }
 
+/**
+ * L_diff, plain or with the settings' weightings. The weighted forms declare their extra feeds: `face_cells`, and
+ * `sqrt_alpha` / `sqrt_one_minus_alpha` (which every source already supplies for the naive ID loss).
+ */
+function diffusionBranchLoss(pred: Tensor, target: Tensor, s: StageSettings, add: (name: string, shape: readonly number[]) => Tensor, lat: readonly number[]): Tensor {
+  const B = s.batch;
+  if (!(s.faceLossWeight > 0) && !(s.vLossCap > 0)) return diffusionLoss(pred, target);
+  return weightedDiffusionLoss(pred, target, {
+    ...(s.faceLossWeight > 0 ? { faceCells: add("face_cells", [B, 1, lat[1]!, lat[2]!]), faceWeight: s.faceLossWeight } : {}),
+    ...(s.vLossCap > 0 ? { sampleWeights: vLossWeights(add("sqrt_alpha", [B]), add("sqrt_one_minus_alpha", [B]), s.vLossCap) } : {}),
+  });
+}
+
 /** Builds the stage's graph over `adapter` (the only parameters) and the frozen networks. */
 export function buildStageGraph(adapter: PulidAdapter, f: PulidFrozen, s: StageSettings): StageGraph {
   const B = s.batch;
   const names: string[] = [];
   const inputs: Tensor[] = [];
+  // One graph input per name: a second request (e.g. sqrt_alpha for both v-loss weights and the naive ID loss)
+  // gets the first one.
   const add = (name: string, shape: readonly number[]) => {
+    const i = names.indexOf(name);
+    if (i >= 0) return inputs[i]!;
     const t = input(name, shape);
     names.push(name);
     inputs.push(t);
@@ -143,7 +165,7 @@ export function buildStageGraph(adapter: PulidAdapter, f: PulidFrozen, s: StageS
   const target = add("target", [B, ...lat]);
   const diffusionUnet = s.diffusionUnet === "student" ? f.student : f.diffusionUnet;
   const pred = diffusionUnet.call(noisy, t, context, { added: { textEmbeds: pooled, timeIds }, select: idSelect, checkpointBlocks: s.checkpointBlocks });
-  const lDiff = s.faceLossWeight > 0 ? faceWeightedDiffusionLoss(pred, target, add("face_cells", [B, 1, lat[1], lat[2]]), s.faceLossWeight) : diffusionLoss(pred, target);
+  const lDiff = diffusionBranchLoss(pred, target, s, add, lat);
   const metrics: Record<string, Tensor> = { l_diff: ops.stopGradient(lDiff) };
   const terms: Record<string, Tensor> = { l_diff: lDiff };
   let loss = lDiff;

@@ -9,7 +9,7 @@ import { HostTensor } from "../../../src/engine/host-tensor.ts";
 import { evaluate } from "../../../src/engine/compile.ts";
 import { grad } from "../../../src/engine/autodiff.ts";
 import { Rng } from "../../../src/engine/rng.ts";
-import { alignLayout, alignSemantic, alignTerms, diffusionLoss, faceWeightedDiffusionLoss, idLoss } from "../../../src/train/pulid/losses.ts";
+import { alignLayout, alignSemantic, alignTerms, diffusionLoss, idLoss, vLossWeights, weightedDiffusionLoss } from "../../../src/train/pulid/losses.ts";
 import { faceCells } from "../../../src/train/pulid/face-cells.ts";
 
 const rng = new Rng(5);
@@ -45,15 +45,16 @@ test("L_diff is the mean squared error over every element", async () => {
   close(got!.get(0), want / p.size, "L_diff");
 });
 
-test("face-weighted L_diff: weights 1 + w x cell share, broadcast over channels; w = 0 is the plain mean", async () => {
+test("weighted L_diff: per sample, cells weigh 1 + w x face share over channels, times the sample's weight", async () => {
   const [p, t] = [rand([2, 3, 2, 2]), rand([2, 3, 2, 2])];
   const cells = HostTensor.f32([2, 1, 2, 2], [1, 0.5, 0, 0, 0, 0, 0.25, 1]);
-  const [a, b, c] = [input("p", p.shape), input("t", t.shape), input("c", cells.shape)];
-  for (const w of [0, 3]) {
-    const [got] = await evaluate([faceWeightedDiffusionLoss(a, b, c, w)], [a, b, c], [p, t, cells]);
-    let num = 0;
-    let den = 0;
+  const sw = HostTensor.f32([2], [0.5, 3]);
+  const [a, b, c, q] = [input("p", p.shape), input("t", t.shape), input("c", cells.shape), input("q", [2])];
+  const want = (w: number, sampleWeights: number[]) => {
+    let total = 0;
     for (let n = 0; n < 2; n++) {
+      let num = 0;
+      let den = 0;
       for (let ch = 0; ch < 3; ch++) {
         for (let k = 0; k < 4; k++) {
           const wt = 1 + w * cells.data[n * 4 + k]!;
@@ -62,12 +63,24 @@ test("face-weighted L_diff: weights 1 + w x cell share, broadcast over channels;
           den += wt;
         }
       }
+      total += (sampleWeights[n]! * num) / den;
     }
-    close(got!.get(0), num / den, `weighted L_diff, w ${w}`);
-  }
+    return total / 2;
+  };
+  const [face] = await evaluate([weightedDiffusionLoss(a, b, { faceCells: c, faceWeight: 3 })], [a, b, c], [p, t, cells]);
+  close(face!.get(0), want(3, [1, 1]), "face-weighted");
+  const [both] = await evaluate([weightedDiffusionLoss(a, b, { faceCells: c, faceWeight: 3, sampleWeights: q })], [a, b, c, q], [p, t, cells, sw]);
+  close(both!.get(0), want(3, [0.5, 3]), "face- and sample-weighted");
   const [plain] = await evaluate([diffusionLoss(a, b)], [a, b], [p, t]);
-  const [zero] = await evaluate([faceWeightedDiffusionLoss(a, b, c, 0)], [a, b, c], [p, t, cells]);
-  close(zero!.get(0), plain!.get(0), "w = 0");
+  const [none] = await evaluate([weightedDiffusionLoss(a, b, {})], [a, b], [p, t]);
+  close(none!.get(0), plain!.get(0), "no weights");
+});
+
+test("v-loss weights: min(1 + 1/SNR, cap) from the noising coefficients", async () => {
+  const alphas = [0.999, 0.5, 0.01];
+  const [sa, so] = [input("sa", [3]), input("so", [3])];
+  const [got] = await evaluate([vLossWeights(sa, so, 20)], [sa, so], [HostTensor.f32([3], alphas.map(Math.sqrt)), HostTensor.f32([3], alphas.map((x) => Math.sqrt(1 - x)))]);
+  alphas.forEach((x, i) => close(got!.get(i), Math.min(1 + (1 - x) / x, 20), `alpha ${x}`));
 });
 
 test("face cells: the face box grown by a quarter per side, as each cell's covered share", () => {
