@@ -61,6 +61,8 @@ export interface BatchDraw {
   schedule: TrainSchedule;
   latent: FrozenLatentEncoder;
   text: FrozenTextEncoder;
+  /** The ID loss's rollout prompt (default Table 8's first, "portrait, color, cinematic"). */
+  idPrompt?: string;
 }
 
 /**
@@ -88,7 +90,7 @@ export async function drawStageBatch(d: BatchDraw, images: HostTensor, latent: r
     align_noise: new HostTensor("float32", shape, d.rng.fillNormal(new Float32Array(B * per))),
   };
   const cap = await d.text.encode(captions);
-  const photo = await d.text.encode(new Array<string>(B).fill(CHALLENGING_PROMPTS[0]!.text));
+  const photo = await d.text.encode(new Array<string>(B).fill(d.idPrompt ?? CHALLENGING_PROMPTS[0]!.text));
   const hard = await d.text.encode(Array.from({ length: B }, () => CHALLENGING_PROMPTS[d.rng.int(CHALLENGING_PROMPTS.length)]!.text));
   return Object.assign(out, { context: cap.context, pooled: cap.pooled, id_context: photo.context, id_pooled: photo.pooled, align_context: hard.context, align_pooled: hard.pooled });
 }

@@ -10,8 +10,8 @@
  * Data: the world's training split through its dataset API (`worldExample`): the image, its caption, and a
  * reference image of the same identity under other attributes. The ID condition is the face of the trained
  * image itself (the paper's pairing) or, with `idFromOtherImage`, the reference. The ID-loss rollout's prompt is
- * the world's "portrait, color, cinematic" (the first challenging prompt, a photo); the alignment prompt is one
- * of the 15 challenging prompts of Table 8 in the world's language (`world/benchmarks.ts`).
+ * a close-up photo caption (`WORLD_ID_PROMPT`, why below); the alignment prompt is one of the 15 challenging
+ * prompts of Table 8 in the world's language (`world/benchmarks.ts`).
  *
  * Where the world's detector misses the face of an ID image, its ground-truth landmarks stand in (the world
  * knows them): the ID image is a real render, and dropping the sample would bias the batch toward easy faces.
@@ -22,6 +22,7 @@ import { HostTensor } from "../../engine/host-tensor.ts";
 import { Rng } from "../../engine/rng.ts";
 import { hashSeed } from "../../world/rng.ts";
 import { toCHW, worldExample } from "../../world/dataset.ts";
+import { promptText } from "../../world/benchmarks.ts";
 import type { RenderedFace } from "../../world/render.ts";
 import { loadSdxlFolder, type SdxlFolder } from "../../models/sdxl/folder.ts";
 import { WorldDetector, WORLD_DETECTOR } from "../../models/world/detector.ts";
@@ -46,6 +47,15 @@ import { loadOnnxInto, loadWorldFaceNet, readOnnxWeights } from "./onnx-module.t
 import type { PulidFrozen } from "./stage-graph.ts";
 import type { StageData } from "./stage-data.ts";
 import type { PulidHyper, PulidSource } from "./recipe.ts";
+
+/**
+ * The ID loss's rollout prompt in the world: the paper's "portrait, color, cinematic" asks real SDXL for a photo
+ * with a large face; in the world's captions "portrait" is every caption's prefix and says nothing of the
+ * framing, so that text draws small, far figures whose heads are a few pixels (measured: the face-loss net then
+ * rewards colour, not identity). A close-up photo caption keeps the paper's intent: a photo whose face the face
+ * net can read.
+ */
+export const WORLD_ID_PROMPT = promptText({ style: "photo", framing: "close-up" });
 
 /** The world's image side (the base was trained on 64 px renders). */
 const IMAGE = 64;
@@ -128,7 +138,7 @@ export function worldSource(dir: string): PulidSource {
       const examples = Array.from({ length: B }, (_, i) => worldExample(step * B + i, { split: "train", seed: hp.dataSeed, size: IMAGE }));
       const images = HostTensor.f32([B, 3, IMAGE, IMAGE]);
       examples.forEach((e, i) => toCHW(e.image.rgb, IMAGE, IMAGE, images.data, i * 3 * IMAGE * IMAGE, "signed"));
-      const out = await drawStageBatch({ rng, schedule: h.schedule, latent: h.latent, text: h.text }, images, f.latent, examples.map((e) => e.caption.text), worldTimeIds(B));
+      const out = await drawStageBatch({ rng, schedule: h.schedule, latent: h.latent, text: h.text, idPrompt: WORLD_ID_PROMPT }, images, f.latent, examples.map((e) => e.caption.text), worldTimeIds(B));
 
       // The ID condition through inference's ID-feature path, and phi(C_id) with face-loss.
       const evaSize = h.eva.eva.config.image_size;
