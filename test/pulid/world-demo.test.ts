@@ -15,7 +15,7 @@ const skip = !(existsSync(ADAPTER) && existsSync(STUDENT)) && "the world adapter
 /**
  * Runs and reports, but does not fail the suite yet: the shipped world base draws the prompt's scene but faces
  * as blobs with few features, so no adapter trained on it shows the person (measured 2026-12-01 on the sixth base,
- * person 3, seed 7, with / without the ID: beach 0.130 / 0.146, watercolour 0.064 / 0.020; earlier bases no
+ * person 3, seed 7, with / without the ID: beach 0.109 / 0.052, watercolour 0.017 / 0.064; earlier bases no
  * better, between -0.43 and 0.22 both ways). Retraining the adapter with a close-up ID-loss prompt, a
  * face-weighted L_diff and a stronger face-loss net made the ID visible (larger, skin-toned faces) but not the
  * person: mean 0.103 with / 0.063 without on these prompts for persons 3, 10, 20 (README, PuLID training).
