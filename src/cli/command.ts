@@ -49,6 +49,15 @@ export function parseFlags(
   return { flags, positional };
 }
 
+/** A number flag in [min, max], or undefined when absent; anything else is a UsageError naming the flag. */
+export function numberFlag(flags: Record<string, string | boolean>, name: string, min: number, max: number): number | undefined {
+  const v = flags[name];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (typeof v !== "string" || v.trim() === "" || !(n >= min && n <= max)) throw new UsageError(`--${name} must be a number from ${min} to ${max}, got '${String(v)}'`);
+  return n;
+}
+
 /** An integer flag in [min, max], or `dflt` when absent; anything else is a UsageError naming the flag. */
 export function intFlag(flags: Record<string, string | boolean>, name: string, dflt: number, min: number, max: number): number {
   const v = flags[name];

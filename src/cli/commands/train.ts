@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { intFlag, parseFlags, UsageError, type Command } from "../command.ts";
+import { intFlag, numberFlag, parseFlags, UsageError, type Command } from "../command.ts";
 import { Progress } from "../progress.ts";
 import { trainRecipe, RUN_FILES } from "../../train/harness/train-loop.ts";
 import { readLog } from "../../train/harness/run-log.ts";
@@ -66,16 +66,9 @@ function emaFlag(v: string | boolean | undefined): number | undefined {
   return n;
 }
 
-function numberFlag(v: string | boolean | undefined, flag: string, lo: number, hi: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (typeof v !== "string" || v.trim() === "" || !(n >= lo && n <= hi)) throw new UsageError(`${flag} must be a number from ${lo} to ${hi}, got '${String(v)}'`);
-  return n;
-}
-
-function vLossCapFlag(v: string | boolean | undefined): number | undefined {
-  const n = numberFlag(v, "--v-loss-cap", 0, 1000);
-  if (n !== undefined && n > 0 && n < 1) throw new UsageError(`--v-loss-cap must be 0 (none) or from 1 to 1000, got '${String(v)}'`);
+function vLossCapFlag(flags: Record<string, string | boolean>): number | undefined {
+  const n = numberFlag(flags, "v-loss-cap", 0, 1000);
+  if (n !== undefined && n > 0 && n < 1) throw new UsageError(`--v-loss-cap must be 0 (none) or from 1 to 1000, got '${String(flags["v-loss-cap"])}'`);
   return n;
 }
 
@@ -123,8 +116,8 @@ export const trainCommand: Command = {
       diffusionUnet: diffusionUnetFlag(flags["diffusion-unet"]),
       lr: lrFlag(flags.lr),
       emaDecay: emaFlag(flags.ema),
-      faceLossWeight: numberFlag(flags["face-loss-weight"], "--face-loss-weight", 0, 100),
-      vLossCap: vLossCapFlag(flags["v-loss-cap"]),
+      faceLossWeight: numberFlag(flags, "face-loss-weight", 0, 100),
+      vLossCap: vLossCapFlag(flags),
       warmup: flags.warmup === undefined ? undefined : intFlag(flags, "warmup", 0, 0, 10_000_000),
       sampleEvery: flags["sample-every"] === undefined ? undefined : intFlag(flags, "sample-every", 50, 0, 10_000_000),
       resolution: flags.resolution === undefined ? undefined : intFlag(flags, "resolution", 0, 8, 4096),
