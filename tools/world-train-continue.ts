@@ -1,5 +1,5 @@
 /**
- * A further schedule for a world model whose recipe takes `initFrom` (face-id, face-loss, face-metric, clip-id, clip-metric, judge, base, student, vae): a fresh
+ * A further schedule for a world model whose recipe takes `initFrom` (face-id, face-loss, face-metric, clip-id, clip-metric, judge, base, student, vae, detector, parser): a fresh
  * warm-up + cosine run that starts from another run's checkpoint. Used when a first run ended below its bar
  * within the time budget; each run's recipe.json records initFrom, so the chain behind a shipped model is
  * written down in manifest.json's hyper.

@@ -14,6 +14,7 @@ import * as ops from "../../engine/ops.ts";
 import { saveOnnx } from "../../engine/onnx/save-onnx.ts";
 import { WorldDetector, WORLD_DETECTOR, type WorldDetectorConfig } from "../../models/world/detector.ts";
 import type { BaseHyper, Recipe } from "../harness/recipe.ts";
+import { withInitWeights } from "../harness/init-from.ts";
 import { anchorCount, detectorTrainBatch } from "./detector-data.ts";
 
 export interface DetectorHyper extends BaseHyper {
@@ -26,6 +27,8 @@ export interface DetectorHyper extends BaseHyper {
   /** Weights of the landmark losses (soft-argmax L1 in pixels, heatmap cross-entropy). */
   landmarkWeight: number;
   heatWeight: number;
+  /** Weights to start from (a second schedule): a detector run's checkpoint or a shipped `detector.onnx`. */
+  initFrom?: string;
 }
 
 const bceWithLogits = (z: Tensor, y: Tensor) => ops.add(ops.sub(ops.relu(z), ops.mul(z, y)), ops.log(ops.add(1, ops.exp(ops.neg(ops.abs(z))))));
@@ -37,7 +40,7 @@ export const detectorRecipe: Recipe<DetectorHyper> = {
     steps: 1200, batch: 32, lr: 3e-3, warmup: 50, minLrRatio: 0.02, weightDecay: 1e-4, clip: 5, seed: 41, dataSeed: 401,
     checkpointEvery: 100, photoShare: 0.5, emptyShare: 0.3, identities: 20000, landmarkWeight: 2, heatWeight: 1,
   },
-  createModel: () => new WorldDetector(WORLD_DETECTOR),
+  createModel: (h) => withInitWeights(new WorldDetector(WORLD_DETECTOR), h.initFrom),
   graph(model, h) {
     const net = model as WorldDetector;
     const S = WORLD_DETECTOR.inputSize;

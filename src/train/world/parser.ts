@@ -18,6 +18,7 @@ import { BatchNorm2d, BiSeNet, type BiSeNetConfig } from "../../models/bisenet/i
 import { HostTensor } from "../../engine/host-tensor.ts";
 import { compile } from "../../engine/compile.ts";
 import type { BaseHyper, Recipe } from "../harness/recipe.ts";
+import { withInitWeights } from "../harness/init-from.ts";
 import { PARSER_CLASSES, parserTrainBatch } from "./parser-data.ts";
 
 export interface ParserHyper extends BaseHyper {
@@ -31,6 +32,8 @@ export interface ParserHyper extends BaseHyper {
   auxWeight: number;
   /** Batches used to set BatchNorm's running statistics before export. */
   calibration: number;
+  /** Weights to start from (a second schedule): a parser run's checkpoint or a shipped `parser.safetensors`. */
+  initFrom?: string;
 }
 
 /** The shipped parser's BiSeNet config. */
@@ -48,8 +51,8 @@ export const parserRecipe: Recipe<ParserHyper> = {
     steps: 1200, batch: 16, lr: 4e-3, warmup: 40, minLrRatio: 0.02, weightDecay: 1e-4, clip: 5, seed: 51, dataSeed: 501,
     checkpointEvery: 100, crop: 96, photoShare: 0.5, jitter: 0.5, identities: 20000, auxWeight: 0, calibration: 24,
   },
-  createModel() {
-    const net = new BiSeNet(WORLD_PARSER_CONFIG);
+  createModel(h) {
+    const net = withInitWeights(new BiSeNet(WORLD_PARSER_CONFIG), h.initFrom);
     for (const bn of batchNorms(net)) bn.useBatchStats = true;
     return net;
   },

@@ -9,7 +9,7 @@ import { saveSafetensors } from "../../../src/engine/io/safetensors.ts";
 import { IDEncoder } from "../../../src/models/pulid/id-encoder.ts";
 import { UNet2DConditionModel } from "../../../src/models/unet/unet2d-condition.ts";
 import type { UNet2DConditionConfig } from "../../../src/models/unet/config.ts";
-import { readOnnxWeights } from "../../../src/train/pulid/onnx-module.ts";
+import { readOnnxWeights } from "../../../src/nn/onnx-weights.ts";
 
 const WORLD = resolve(import.meta.dirname, "..", "..", "..", "models", "world");
 /** clip-id's embed_dim and width (models/world/clip-id/visual/config.json). */

@@ -1,0 +1,55 @@
+/**
+ * A further schedule starts from earlier weights in any of the three forms a run leaves: a harness checkpoint,
+ * an exported ONNX file and a float16 safetensors export (both half precision, as shipped). The weights that arrive are the source's, not the seed's.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Module } from "../../src/nn/module.ts";
+import { Linear } from "../../src/nn/layers.ts";
+import { input } from "../../src/engine/tensor.ts";
+import * as ops from "../../src/engine/ops.ts";
+import { saveSafetensors } from "../../src/engine/io/safetensors.ts";
+import { saveOnnx } from "../../src/engine/onnx/save-onnx.ts";
+import { withInitWeights } from "../../src/train/harness/init-from.ts";
+
+class Two extends Module {
+  a = new Linear(3, 5);
+  b = new Linear(5, 2);
+}
+
+const values = (m: Module) => m.bindNames().namedParameters().map(([k, p]) => [k, [...p.value()!.data]] as const);
+const dir = mkdtempSync(join(tmpdir(), "pulid-init-from-"));
+const source = new Two().initialize(11).bindNames();
+
+test("withInitWeights loads a checkpoint's model/ keys, an ONNX export and a float16 export over the seed's weights", async () => {
+  const ckpt = join(dir, "checkpoint.safetensors");
+  await saveSafetensors(ckpt, Object.fromEntries(source.namedParameters().map(([k, p]) => [`model/${k}`, p.value()!])));
+  const onnx = join(dir, "two.onnx");
+  const x = input("x", [1, 3]);
+  await saveOnnx(onnx, { inputs: [x], outputs: [source.b.call(ops.relu(source.a.call(x)))], name: "two", params: source.parameters() });
+  const f16 = join(dir, "two.safetensors");
+  await saveSafetensors(f16, Object.fromEntries(source.namedParameters().map(([k, p]) => [k, p.value()!.cast("float16")])));
+
+  const fresh = values(new Two().initialize(99));
+  const want = values(source);
+  assert.notDeepEqual(fresh, want);
+  assert.deepEqual(values(withInitWeights(new Two(), ckpt).initialize(99)), want);
+  // Both exports store float16 (saveOnnx's default, the world's shipped files): the loaded weights are the
+  // source's rounded to half precision.
+  const rounded = source.namedParameters().map(([k, p]) => [k, [...p.value()!.cast("float16").cast("float32").data]] as const);
+  assert.deepEqual(values(withInitWeights(new Two(), onnx).initialize(99)), rounded);
+  const half = values(withInitWeights(new Two(), f16).initialize(99));
+  assert.deepEqual(half, rounded);
+  assert.equal(half[0]![1].every((v, i) => Math.abs(v - want[0]![1][i]!) < 2e-3), true);
+  // Without a path the seed's weights stay.
+  assert.deepEqual(values(withInitWeights(new Two(), undefined).initialize(99)), fresh);
+});
+
+test("a file of another model fails with the missing keys named", async () => {
+  const other = join(dir, "other.safetensors");
+  await saveSafetensors(other, { "c.weight": new Two().initialize(1).bindNames().a.weight.value()! });
+  assert.throws(() => withInitWeights(new Two(), other).initialize(1), /a\.weight|missing/);
+});
