@@ -48,10 +48,11 @@ export class Perception {
     for (let s = 0; s < imgs.length; s += BATCH) {
       const chunk = imgs.slice(s, s + BATCH);
       const clips = await this.clip.images(chunk);
-      const verdicts = await this.judge.predict(judgeBatch(chunk, this.judge.config.imageSize));
-      for (const [i, img] of chunk.entries()) {
-        // One detector pass gives both the box and the face Face Sim embeds.
-        const face = await this.faces.measure(img);
+      // One detector pass gives the box, the face Face Sim embeds and the judge's face crop.
+      const faces = [];
+      for (const img of chunk) faces.push(await this.faces.measure(img));
+      const verdicts = await this.judge.predict(judgeBatch(chunk, this.judge.config.imageSize), faces.map((f) => f?.box ?? null));
+      for (const [i, face] of faces.entries()) {
         out.push({ box: face?.box ?? null, face: face?.embedding ?? null, clip: clips[i]!, verdict: verdicts[i]! });
       }
       onBatch?.(out.length);

@@ -139,12 +139,15 @@ export async function evalGeneration(o: GenerationEvalOptions): Promise<Record<s
       rgbs.forEach((r, i) => {
         for (let p = 0; p < n; p++) for (let ch = 0; ch < 3; ch++) judged.data[i * 3 * n + ch * n + p] = (r.data[3 * p + ch]! / 255) * 2 - 1;
       });
-      const verdicts = await judge.predict(judged);
+      // One detector pass per image gives Face Sim's embedding and the judge's face box.
+      const measured = [];
+      for (const r of rgbs) measured.push(await faceSim.measure(r));
+      const verdicts = await judge.predict(judged, measured.map((m) => m?.box ?? null));
       items.forEach((it, i) => {
         for (const k of CATEGORIES) if (agrees(verdicts[i]!, it.attributes, k)) hits.set(k, hits.get(k)! + 1);
       });
-      for (const r of rgbs) {
-        const e = await faceEmbedding(r);
+      for (const m of measured) {
+        const e = m?.embedding ?? null;
         if (e) {
           faces++;
           sampleFaces.push(e);

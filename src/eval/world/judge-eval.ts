@@ -3,9 +3,13 @@
  * world draws them (every style and framing, 40% photos). `accuracy` has one value per attribute category: the
  * share of images where the judge names the true value; for accessories (multi-label) the share where the
  * predicted set equals the true set exactly. Per framing and per accessory (label accuracy) beside it: at 'far'
- * framing the face is ~9 px wide, which is where face-level categories are expected to fail.
+ * framing the face is ~9 px wide, which is where face-level categories are expected to fail. A judge with a face
+ * branch gets its face boxes from the world detector beside it (`detector.onnx`), as everywhere it is used.
  */
 import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { openScrfd, type ScrfdModel } from "../../face/scrfd-model.ts";
+import { detectJudgeFaces } from "./judge-faces.ts";
 import { loadJudge, openJudge, type JudgeMeta } from "../../models/world/judge-file.ts";
 import { judgeImages } from "../../train/world/judge-data.ts";
 import { ACCESSORIES, ATTRIBUTE_VALUES, FRAMINGS, type ScalarAttributeKey } from "../../world/attributes.ts";
@@ -22,6 +26,7 @@ const BATCH = 64;
 export async function evalJudge(weights: string, o: JudgeEvalOptions = {}): Promise<Record<string, unknown>> {
   const meta = JSON.parse(readFileSync(weights.replace(/\.safetensors$/, "") + ".json", "utf8")) as JudgeMeta;
   const judge = openJudge(loadJudge(weights, meta));
+  const detector: ScrfdModel | null = judge.needsFaces ? await openScrfd(join(dirname(weights), "detector.onnx")) : null;
   const n = Math.ceil((o.images ?? 2048) / BATCH) * BATCH;
   const keys = [...(Object.keys(ATTRIBUTE_VALUES) as ScalarAttributeKey[]), "accessories"] as const;
   const hits = new Map<string, number>(keys.map((k) => [k, 0]));
@@ -30,7 +35,7 @@ export async function evalJudge(weights: string, o: JudgeEvalOptions = {}): Prom
   try {
     for (let s = 0; s < n; s += BATCH) {
       const { images, attributes } = judgeImages("test", EVAL_SEED, s, BATCH, 0.4);
-      const verdicts = await judge.predict(images);
+      const verdicts = await judge.predict(images, detector ? await detectJudgeFaces(detector, images) : undefined);
       attributes.forEach((a, i) => {
         const v = verdicts[i]!;
         const fr = byFraming.get(a.framing)!;
@@ -50,7 +55,7 @@ export async function evalJudge(weights: string, o: JudgeEvalOptions = {}): Prom
       o.onProgress?.(s / BATCH + 1, n / BATCH);
     }
   } finally {
-    await judge.dispose();
+    await Promise.all([judge.dispose(), detector?.dispose()]);
   }
   const accuracy = Object.fromEntries(keys.map((k) => [k, hits.get(k)! / n]));
   const ratio = ([h, c]: [number, number]) => (c ? h / c : null);

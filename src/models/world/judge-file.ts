@@ -1,7 +1,8 @@
 /**
  * Opening the shipped judge: `judge.safetensors` (fp16, Judge key names) + `judge.json` beside it ({ config }),
  * compiled once per batch size. `predict` returns, per image, the most likely value of every head and the set
- * of multi-label values whose probability is above one half.
+ * of multi-label values whose probability is above one half. A judge with a face branch also needs each image's
+ * face box (the caller's detector finds it; null where it found none).
  */
 import { loadSafetensors } from "../../engine/io/safetensors.ts";
 import { HostTensor } from "../../engine/host-tensor.ts";
@@ -10,6 +11,7 @@ import { compile, type Program } from "../../engine/compile.ts";
 import type { SessionOptions } from "../../engine/session.ts";
 import { PulidError } from "../../engine/errors.ts";
 import { Judge, judgeLayout, type JudgeConfig } from "./judge.ts";
+import { cutFaceCrops, judgeFaceSquare, type JudgeFaceBox } from "./judge-crop.ts";
 
 /** One image's verdict: head name -> value, plus the multi-label attribute's name -> values. */
 export type JudgeVerdict = Record<string, string | string[]>;
@@ -48,32 +50,39 @@ export function decodeJudge(logits: HostTensor, config: JudgeConfig): JudgeVerdi
 
 export interface OpenedJudge {
   readonly config: JudgeConfig;
-  /** images [B, 3, S, S] RGB in [-1, 1] -> raw logits [B, total]. */
-  logits(images: HostTensor<"float32">): Promise<HostTensor>;
-  predict(images: HostTensor<"float32">): Promise<JudgeVerdict[]>;
+  /** Whether `faces` (one face box per image) must be passed. */
+  readonly needsFaces: boolean;
+  /** images [B, 3, S, S] RGB in [-1, 1] (+ each image's face box for a face branch) -> raw logits [B, total]. */
+  logits(images: HostTensor<"float32">, faces?: readonly JudgeFaceBox[]): Promise<HostTensor>;
+  predict(images: HostTensor<"float32">, faces?: readonly JudgeFaceBox[]): Promise<JudgeVerdict[]>;
   dispose(): Promise<void>;
 }
 
 export function openJudge(judge: Judge, session: SessionOptions = {}): OpenedJudge {
   const programs = new Map<number, Program>();
   const S = judge.config.imageSize;
-  const logits = async (images: HostTensor<"float32">) => {
+  const face = judge.config.face;
+  const logits = async (images: HostTensor<"float32">, faces?: readonly JudgeFaceBox[]) => {
     if (images.shape.length !== 4 || images.shape[1] !== 3 || images.shape[2] !== S || images.shape[3] !== S) {
       throw new PulidError("bad_inputs", `judge: images must be [B, 3, ${S}, ${S}], got [${images.shape.join(", ")}]`);
     }
     const B = images.shape[0]!;
+    if (face && faces?.length !== B) throw new PulidError("bad_inputs", `judge: this judge reads faces; pass one face box (or null) per image (${B}), got ${faces?.length ?? "none"}`);
     let p = programs.get(B);
     if (!p) {
       const x = input("images", [B, 3, S, S]);
-      p = compile({ ...session, inputs: [x], outputs: [judge.call(x)], name: `world_judge_${B}` });
+      const f = face ? input("faces", [B, 3, face.size, face.size]) : undefined;
+      p = compile({ ...session, inputs: f ? [x, f] : [x], outputs: [judge.call(x, f)], name: `world_judge_${B}` });
       programs.set(B, p);
     }
-    return (await p.run([images]))[0]!;
+    const feeds = face ? [images, cutFaceCrops(images, faces!.map((b) => judgeFaceSquare(b, S)), face.size)] : [images];
+    return (await p.run(feeds))[0]!;
   };
   return {
     config: judge.config,
+    needsFaces: !!face,
     logits,
-    predict: async (images) => decodeJudge(await logits(images), judge.config),
+    predict: async (images, faces) => decodeJudge(await logits(images, faces), judge.config),
     dispose: async () => void (await Promise.all([...programs.values()].map((p) => p.dispose()))),
   };
 }

@@ -5,8 +5,9 @@
  */
 import { SafetensorsFile } from "../../engine/io/safetensors.ts";
 import type { HostTensor } from "../../engine/host-tensor.ts";
-import type { Module } from "../../nn/module.ts";
-import { loadOnnxInto, readOnnxWeights } from "../../nn/onnx-weights.ts";
+import type { Module, WeightSource } from "../../nn/module.ts";
+import { readOnnxWeights } from "../../nn/onnx-weights.ts";
+import { PulidError } from "../../engine/errors.ts";
 
 /** The model part (keys `model/...`) of a harness checkpoint. */
 export function loadCheckpointWeights(model: Module, checkpointPath: string): void {
@@ -22,21 +23,22 @@ export function loadCheckpointWeights(model: Module, checkpointPath: string): vo
  * Loads `path` into `model` by parameter name, whichever form it has: a harness checkpoint
  * (`checkpoint.safetensors`), an exported ONNX file (initializers named by parameter path, as our exports write
  * them), or an exported safetensors state dict (float16 as shipped; cast to float32 for training). Strict: a
- * missing, unexpected or mis-shaped key fails with the list.
+ * missing, unexpected or mis-shaped key fails with the list, except missing keys `allowMissing` accepts (parts
+ * the earlier model did not have); returns those.
  */
-export function loadInitWeights(model: Module, path: string): void {
-  if (path.endsWith(".onnx")) {
-    loadOnnxInto(model, readOnnxWeights(path), path);
-    return;
-  }
+export function loadInitWeights(model: Module, path: string, opts: { allowMissing?: (key: string) => boolean } = {}): string[] {
+  const load = (src: WeightSource, prefix = "") => {
+    const r = model.bindNames().loadStateDict(src, { prefix, source: path, strict: !opts.allowMissing });
+    if (!opts.allowMissing) return [];
+    const bad = [...r.missing.filter((k) => !opts.allowMissing!(k)), ...r.unexpected, ...r.mismatched];
+    if (bad.length) throw new PulidError("bad_model_file", `${path}: does not fit this model (${bad.slice(0, 6).join(", ")}${bad.length > 6 ? ", ..." : ""} missing, unexpected or mis-shaped)`);
+    return r.missing;
+  };
+  if (path.endsWith(".onnx")) return load(new Map([...readOnnxWeights(path).tensors].map(([k, t]) => [k, t.dtype === "float32" ? t : t.cast("float32")] as const)));
   const f = SafetensorsFile.open(path);
   try {
-    if (f.keys().some((k) => k.startsWith("model/"))) {
-      model.bindNames().loadStateDict(f, { prefix: "model/", source: path });
-      return;
-    }
-    const f32 = new Map<string, HostTensor>(f.keys().map((k) => [k, f.read(k)] as const).map(([k, t]) => [k, t.dtype === "float32" ? t : t.cast("float32")] as const));
-    model.bindNames().loadStateDict(f32, { source: path });
+    if (f.keys().some((k) => k.startsWith("model/"))) return load(f, "model/");
+    return load(new Map<string, HostTensor>(f.keys().map((k) => [k, f.read(k)] as const).map(([k, t]) => [k, t.dtype === "float32" ? t : t.cast("float32")] as const)));
   } finally {
     f.close();
   }

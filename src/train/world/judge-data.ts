@@ -5,6 +5,7 @@
  */
 import { HostTensor } from "../../engine/host-tensor.ts";
 import { judgeLayout, type JudgeConfig } from "../../models/world/judge.ts";
+import { cutFaceCrops, judgeFaceSquare } from "../../models/world/judge-crop.ts";
 import { ACCESSORIES, ATTRIBUTE_VALUES, sampleAttributes, type Attributes, type ScalarAttributeKey } from "../../world/attributes.ts";
 import { toCHW } from "../../world/dataset.ts";
 import { identityAt } from "../../world/identity.ts";
@@ -34,6 +35,8 @@ export interface JudgeImages {
   /** [B, 3, 64, 64] in [-1, 1]. */
   images: HostTensor<"float32">;
   attributes: Attributes[];
+  /** Each render's face box [x1, y1, x2, y2] (the world's ground truth). */
+  faceBoxes: [number, number, number, number][];
 }
 
 /** Image `k` of a split's judge stream: a pure function of (split, seed, k). */
@@ -41,6 +44,7 @@ export function judgeImages(split: SplitName, seed: number, start: number, count
   const plane = 3 * WORLD_SIZE * WORLD_SIZE;
   const images = HostTensor.f32([count, 3, WORLD_SIZE, WORLD_SIZE]);
   const attributes: Attributes[] = [];
+  const faceBoxes: [number, number, number, number][] = [];
   for (let i = 0; i < count; i++) {
     const rng = new Rng(hashSeed("judge", split, seed, start + i));
     const identity = identityAt(splitIdentity(split, rng.int(SPLITS[split].count)));
@@ -48,15 +52,37 @@ export function judgeImages(split: SplitName, seed: number, start: number, count
     const r = renderFace(identity, a, { size: WORLD_SIZE, seed: rng.fork("seed").nextU32() });
     toCHW(r.rgb, WORLD_SIZE, WORLD_SIZE, images.data, i * plane, "signed");
     attributes.push(a);
+    faceBoxes.push(r.faceBox);
   }
-  return { images, attributes };
+  return { images, attributes, faceBoxes };
 }
 
-/** Batch `step` of training: train-split images and their targets. */
-export function judgeTrainBatch(step: number, o: { batch: number; dataSeed: number; photoShare: number }): [HostTensor<"float32">, HostTensor<"float32">] {
-  const { images, attributes } = judgeImages("train", o.dataSeed, step * o.batch, o.batch, o.photoShare);
+/**
+ * Training squares for the face branch: the render's face box moved and scaled as a detector errs (centre by up
+ * to `jitter` of the square's side, side by up to 1 +- jitter), and in `wholeShare` of the images the whole
+ * image, as the judge reads it where the detector finds no face.
+ */
+export function jitteredFaceSquares(boxes: readonly (readonly [number, number, number, number])[], rng: Rng, jitter = 0.1, wholeShare = 0.05): [number, number, number][] {
+  return boxes.map((box) => {
+    if (rng.next() < wholeShare) return judgeFaceSquare(null, WORLD_SIZE);
+    const [left, top, side] = judgeFaceSquare(box, WORLD_SIZE);
+    const s = side * (1 + jitter * (2 * rng.next() - 1));
+    const cx = left + side / 2 + jitter * side * (2 * rng.next() - 1);
+    const cy = top + side / 2 + jitter * side * (2 * rng.next() - 1);
+    return [cx - s / 2, cy - s / 2, s];
+  });
+}
+
+/**
+ * Batch `step` of training: train-split images and their targets, then with `faceSize` the face crops (from the
+ * renders' boxes, jittered).
+ */
+export function judgeTrainBatch(step: number, o: { batch: number; dataSeed: number; photoShare: number; faceSize?: number }): HostTensor<"float32">[] {
+  const { images, attributes, faceBoxes } = judgeImages("train", o.dataSeed, step * o.batch, o.batch, o.photoShare);
   const total = judgeLayout(WORLD_JUDGE_LABELS).total;
   const targets = HostTensor.f32([o.batch, total]);
   attributes.forEach((a, i) => judgeTargets(a, targets.data, i * total));
-  return [images, targets];
+  if (!o.faceSize) return [images, targets];
+  const squares = jitteredFaceSquares(faceBoxes, new Rng(hashSeed("judge-face", o.dataSeed, step)));
+  return [images, targets, cutFaceCrops(images, squares, o.faceSize)];
 }

@@ -3,13 +3,20 @@
  * cross-entropy per single-valued attribute plus a binary cross-entropy per accessory, on whole train-split
  * images. Exported as `judge.safetensors` (fp16) + `judge.json` (config with the label layout), opened by
  * `loadJudge` / `openJudge`.
+ *
+ * With `faceBranch` (the default) the judge also reads a crop around the face (`JudgeConfig.face`): in training
+ * the render's face box, jittered as a detector errs; at evaluation the world detector's box. A run from an
+ * earlier judge without the branch (`initFrom` its checkpoint or its shipped judge.safetensors) keeps those
+ * weights and starts the branch with a zero output projection, so it begins exactly where that judge was.
  */
 import { join } from "node:path";
 import { input, type Tensor } from "../../engine/tensor.ts";
 import * as ops from "../../engine/ops.ts";
 import { writeFileAtomic } from "../../engine/atomic-write.ts";
-import { SafetensorsFile, loadSafetensors, saveSafetensors } from "../../engine/io/safetensors.ts";
+import { loadSafetensors, saveSafetensors } from "../../engine/io/safetensors.ts";
+import { HostTensor } from "../../engine/host-tensor.ts";
 import { RUN_FILES } from "../harness/train-loop.ts";
+import { loadInitWeights } from "../harness/init-from.ts";
 import { CLIP_METRIC_CONFIG } from "./clip-metric.ts";
 import { Judge, judgeLayout, type JudgeConfig } from "../../models/world/judge.ts";
 import type { BaseHyper, Recipe } from "../harness/recipe.ts";
@@ -26,12 +33,18 @@ export interface JudgeHyper extends BaseHyper {
   initFrom?: string;
   /** Weight of the accessories' summed binary cross-entropy. */
   multiWeight: number;
+  /** Whether the judge has the face branch (CNN backbone only). */
+  faceBranch?: boolean;
 }
 
-export const WORLD_JUDGE_CONFIG: JudgeConfig = { imageSize: WORLD_SIZE, widths: [32, 64, 96, 128], stemStride: 2, blocks: [1, 1, 1, 0], hidden: 256, ...WORLD_JUDGE_LABELS };
+/** The whole-image CNN without the face branch (the first shipped judges). */
+export const WORLD_JUDGE_WHOLE_CONFIG: JudgeConfig = { imageSize: WORLD_SIZE, widths: [32, 64, 96, 128], stemStride: 2, blocks: [1, 1, 1, 0], hidden: 256, ...WORLD_JUDGE_LABELS };
+
+/** The shipped judge's config: the whole-image CNN plus a face branch on 32 px crops. */
+export const WORLD_JUDGE_CONFIG: JudgeConfig = { ...WORLD_JUDGE_WHOLE_CONFIG, face: { size: 32, widths: [24, 48, 64, 96], blocks: [1, 1, 1, 0] } };
 
 /** The transformer variant: clip-metric's image tower under the same heads. */
-export const WORLD_JUDGE_EVA_CONFIG: JudgeConfig = { ...WORLD_JUDGE_CONFIG, widths: [], blocks: [], eva: CLIP_METRIC_CONFIG.vision };
+export const WORLD_JUDGE_EVA_CONFIG: JudgeConfig = { ...WORLD_JUDGE_WHOLE_CONFIG, widths: [], blocks: [], eva: CLIP_METRIC_CONFIG.vision };
 
 /** A Judge that, after its random initialisation, takes its EVA tower from a CLIP's visual weights. */
 class JudgeTrainer extends Judge {
@@ -40,14 +53,11 @@ class JudgeTrainer extends Judge {
   }
   override initialize(seed = 0): this {
     super.initialize(seed);
-    if (this.initFrom.endsWith(RUN_FILES.checkpoint)) {
-      // A second schedule from an earlier judge run's weights.
-      const f = SafetensorsFile.open(this.initFrom);
-      try {
-        this.bindNames().loadStateDict(f, { prefix: "model/", source: this.initFrom });
-      } finally {
-        f.close();
-      }
+    if (this.initFrom.endsWith(RUN_FILES.checkpoint) || this.initFrom.endsWith("judge.safetensors")) {
+      // A further schedule from an earlier judge's weights (a run's checkpoint or the shipped file).
+      const missing = loadInitWeights(this, this.initFrom, { allowMissing: (k) => /^face(Stages|Fc)\./.test(k) });
+      // The earlier judge had no face branch: its output projection starts at zero, so nothing changes yet.
+      if (missing.length && this.faceFc) this.faceFc.weight.set(HostTensor.f32([...this.faceFc.weight.shape]));
     } else if (this.initFrom && this.visual) {
       const t = loadSafetensors(this.initFrom);
       const visual = new Map([...t].filter(([k]) => k.startsWith("visual.")).map(([k, v]) => [k.slice(7), v.cast("float32")]));
@@ -57,19 +67,27 @@ class JudgeTrainer extends Judge {
   }
 }
 
+/** The config a run trains: EVA or CNN, with or without the face branch. */
+function judgeConfig(h: JudgeHyper): JudgeConfig {
+  if (h.backbone === "eva") return WORLD_JUDGE_EVA_CONFIG;
+  return h.faceBranch === false ? WORLD_JUDGE_WHOLE_CONFIG : WORLD_JUDGE_CONFIG;
+}
+
 export const judgeRecipe: Recipe<JudgeHyper> = {
   name: "judge",
   summary: "every non-identity attribute of a whole world image (stands for a person's eye)",
   defaults: {
     steps: 900, batch: 48, lr: 3e-3, warmup: 40, minLrRatio: 0.02, weightDecay: 1e-4, clip: 5, seed: 81, dataSeed: 801,
-    checkpointEvery: 100, photoShare: 0.4, multiWeight: 1,
+    checkpointEvery: 100, photoShare: 0.4, multiWeight: 1, faceBranch: true,
   },
-  createModel: (h) => new JudgeTrainer(h.backbone === "eva" ? WORLD_JUDGE_EVA_CONFIG : WORLD_JUDGE_CONFIG, h.initFrom ?? ""),
+  createModel: (h) => new JudgeTrainer(judgeConfig(h), h.initFrom ?? ""),
   graph(model, h) {
     const x = input("images", [h.batch, 3, WORLD_SIZE, WORLD_SIZE]);
     const L = judgeLayout(WORLD_JUDGE_CONFIG);
     const y = input("targets", [h.batch, L.total]);
-    const logits = (model as Judge).call(x);
+    const face = judgeConfig(h).face;
+    const f = face ? input("faces", [h.batch, 3, face.size, face.size]) : undefined;
+    const logits = (model as Judge).call(x, f);
     const metrics: Record<string, Tensor> = {};
     let loss: Tensor | null = null;
     let correct: Tensor | null = null;
@@ -89,9 +107,9 @@ export const judgeRecipe: Recipe<JudgeHyper> = {
     const bce = ops.div(ops.sum(ops.sub(ops.softplus(z), ops.mul(t, z))), h.batch);
     metrics.head_acc = ops.div(correct!, WORLD_JUDGE_CONFIG.heads.length);
     metrics.multi_bce = bce;
-    return { inputs: [x, y], loss: ops.add(loss!, ops.mul(bce, h.multiWeight)), metrics };
+    return { inputs: f ? [x, y, f] : [x, y], loss: ops.add(loss!, ops.mul(bce, h.multiWeight)), metrics };
   },
-  batch: (step, h) => judgeTrainBatch(step, h),
+  batch: (step, h) => judgeTrainBatch(step, { ...h, faceSize: judgeConfig(h).face?.size }),
   async export(model, _h, dir) {
     const weights = join(dir, "judge.safetensors");
     const meta = join(dir, "judge.json");
