@@ -13,7 +13,7 @@ import { input } from "../../src/engine/tensor.ts";
 import * as ops from "../../src/engine/ops.ts";
 import { saveSafetensors } from "../../src/engine/io/safetensors.ts";
 import { saveOnnx } from "../../src/engine/onnx/save-onnx.ts";
-import { withInitWeights } from "../../src/train/harness/init-from.ts";
+import { loadInitWeights, withInitWeights } from "../../src/train/harness/init-from.ts";
 
 class Two extends Module {
   a = new Linear(3, 5);
@@ -52,4 +52,19 @@ test("a file of another model fails with the missing keys named", async () => {
   const other = join(dir, "other.safetensors");
   await saveSafetensors(other, { "c.weight": new Two().initialize(1).bindNames().a.weight.value()! });
   assert.throws(() => withInitWeights(new Two(), other).initialize(1), /a\.weight|missing/);
+});
+
+test("loadInitWeights with allowMissing: keys the earlier model lacked are returned, any other gap still fails", async () => {
+  class Three extends Two {
+    c = new Linear(2, 2);
+  }
+  const f16 = join(dir, "two-for-three.safetensors");
+  await saveSafetensors(f16, Object.fromEntries(source.namedParameters().map(([k, p]) => [k, p.value()!.cast("float16")])));
+  const m = new Three().initialize(4);
+  const cBefore = [...m.bindNames().c.weight.value()!.data];
+  const missing = loadInitWeights(m, f16, { allowMissing: (k) => k.startsWith("c.") });
+  assert.deepEqual(missing.sort(), ["c.bias", "c.weight"]);
+  assert.deepEqual([...m.c.weight.value()!.data], cBefore, "the new part keeps its initialisation");
+  assert.deepEqual([...m.a.weight.value()!.data], [...source.a.weight.value()!.cast("float16").cast("float32").data]);
+  assert.throws(() => loadInitWeights(new Three().initialize(4), f16, { allowMissing: (k) => k === "c.weight" }), /c\.bias/);
 });
