@@ -53,6 +53,11 @@ test("shipRun records the runs behind a run started from another run's checkpoin
   assert.deepEqual(fromSingle.chain?.map((r) => [r.run, r.steps]), [["toy as shipped before", 100], [join(root, "e"), 3]]);
   const other = await shipRun(run("f", 4, 1, join(models, "w.bin"), "other"), "other", models);
   assert.equal(other.chain, undefined);
+  // Shipped, then continued from its own checkpoint and shipped again: each run is counted once.
+  const g = run("g", 9, 4, join(d, "checkpoint.safetensors"));
+  const again = await shipRun(g, "toy", models);
+  assert.deepEqual(again.chain?.map((r) => r.steps), [100, 50, 20, 7, 9]);
+  assert.equal(again.total_steps, 186);
 });
 
 test("shipRun with float16 stores float32 safetensors tensors as float16 (other dtypes and files as exported)", async () => {

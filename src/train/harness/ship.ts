@@ -107,8 +107,13 @@ export async function shipRun(runDir: string, name: string, modelsDir: string, o
   const { runs: chain, from } = runChain(runDir, rec.hyper);
   // A run that started from the weights shipped for this model continues their chain.
   const prev = m.models[name];
+  // When runs of this chain were shipped in between (a run from the shipped file, shipped, then continued from its
+  // own checkpoint), the shipped chain already lists them: only the runs before them are added.
   if (from && prev && Object.keys(prev.files).some((f) => resolve(modelsDir, f) === resolve(from))) {
-    chain.unshift(...(prev.chain ?? [{ run: `${name} as shipped before`, steps: prev.steps, wall_seconds: prev.wall_seconds }]));
+    const inChain = new Set(chain.map((c) => c.run));
+    const before = prev.chain ?? [{ run: `${name} as shipped before`, steps: prev.steps, wall_seconds: prev.wall_seconds }];
+    const firstShared = before.findIndex((c) => inChain.has(c.run));
+    chain.unshift(...(firstShared < 0 ? before : before.slice(0, firstShared)));
   }
   if (chain.length > 1) {
     entry.chain = chain;
