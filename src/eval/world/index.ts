@@ -113,7 +113,7 @@ export const WORLD_EVALS: Record<string, WorldEval> = {
     ],
   },
   judge: {
-    run: (o) => evalJudge(o.model ?? join(WORLD_MODELS_DIR, "judge.safetensors"), { onProgress: o.onProgress }),
+    run: (o) => evalJudge(o.model ?? join(WORLD_MODELS_DIR, "judge.safetensors"), { detector: join(WORLD_MODELS_DIR, "detector.onnx"), onProgress: o.onProgress }),
     bars: [{ text: "accuracy >= 0.95 in every attribute category (held-out identities)", pass: (r) => (r.min_accuracy as number) >= 0.95 }],
   },
 };

@@ -4,7 +4,7 @@
  * share of images where the judge names the true value; for accessories (multi-label) the share where the
  * predicted set equals the true set exactly. Per framing and per accessory (label accuracy) beside it: at 'far'
  * framing the face is ~9 px wide, which is where face-level categories are expected to fail. A judge with a face
- * branch gets its face boxes from the world detector beside it (`detector.onnx`), as everywhere it is used.
+ * branch gets its face boxes from the world detector (`detector`), as everywhere it is used.
  */
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -17,6 +17,8 @@ import { ACCESSORIES, ATTRIBUTE_VALUES, FRAMINGS, type ScalarAttributeKey } from
 export interface JudgeEvalOptions {
   /** Images (default 2048). */
   images?: number;
+  /** The detector that finds faces for a judge with a face branch (default: detector.onnx beside the weights). */
+  detector?: string;
   onProgress?(done: number, total: number): void;
 }
 
@@ -26,7 +28,7 @@ const BATCH = 64;
 export async function evalJudge(weights: string, o: JudgeEvalOptions = {}): Promise<Record<string, unknown>> {
   const meta = JSON.parse(readFileSync(weights.replace(/\.safetensors$/, "") + ".json", "utf8")) as JudgeMeta;
   const judge = openJudge(loadJudge(weights, meta));
-  const detector: ScrfdModel | null = judge.needsFaces ? await openScrfd(join(dirname(weights), "detector.onnx")) : null;
+  const detector: ScrfdModel | null = judge.needsFaces ? await openScrfd(o.detector ?? join(dirname(weights), "detector.onnx")) : null;
   const n = Math.ceil((o.images ?? 2048) / BATCH) * BATCH;
   const keys = [...(Object.keys(ATTRIBUTE_VALUES) as ScalarAttributeKey[]), "accessories"] as const;
   const hits = new Map<string, number>(keys.map((k) => [k, 0]));
