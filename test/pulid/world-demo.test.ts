@@ -18,7 +18,9 @@ const skip = !(existsSync(ADAPTER) && existsSync(STUDENT)) && "the world adapter
  * person 3, seed 7, with / without the ID: beach 0.109 / 0.052, watercolour 0.017 / 0.064; earlier bases no
  * better, between -0.43 and 0.22 both ways). Retraining the adapter with a close-up ID-loss prompt, a
  * face-weighted L_diff and a stronger face-loss net made the ID visible (larger, skin-toned faces) but not the
- * person: mean 0.103 with / 0.063 without on these prompts for persons 3, 10, 20 (README, PuLID training).
+ * person: mean 0.103 with / 0.063 without on these prompts for persons 3, 10, 20 (README, PuLID training). With
+ * the third detector run and the fourth parser run (person 3, seed 7): beach 0.087 / -0.099, city -0.286 / -0.420,
+ * watercolour 0.070 / 0.033, comic: no face found.
  * Remove `todo` when a retrained base and adapter pass.
  */
 const todo = "the shipped world base draws faces without features; the demo does not show the person yet";
