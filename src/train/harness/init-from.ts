@@ -9,15 +9,9 @@ import type { Module, WeightSource } from "../../nn/module.ts";
 import { readOnnxWeights } from "../../nn/onnx-weights.ts";
 import { PulidError } from "../../engine/errors.ts";
 
-/** The model part (keys `model/...`) of a harness checkpoint. */
-export function loadCheckpointWeights(model: Module, checkpointPath: string): void {
-  const f = SafetensorsFile.open(checkpointPath);
-  try {
-    model.bindNames().loadStateDict(f, { prefix: "model/", source: checkpointPath });
-  } finally {
-    f.close();
-  }
-}
+/** Float32 copies by name (shipped files store float16; the optimizer updates float32). */
+const float32Copies = (entries: Iterable<readonly [string, HostTensor]>) =>
+  new Map<string, HostTensor>([...entries].map(([k, t]) => [k, t.dtype === "float32" ? t : t.cast("float32")] as const));
 
 /**
  * Loads `path` into `model` by parameter name, whichever form it has: a harness checkpoint
@@ -34,11 +28,11 @@ export function loadInitWeights(model: Module, path: string, opts: { allowMissin
     if (bad.length) throw new PulidError("bad_model_file", `${path}: does not fit this model (${bad.slice(0, 6).join(", ")}${bad.length > 6 ? ", ..." : ""} missing, unexpected or mis-shaped)`);
     return r.missing;
   };
-  if (path.endsWith(".onnx")) return load(new Map([...readOnnxWeights(path).tensors].map(([k, t]) => [k, t.dtype === "float32" ? t : t.cast("float32")] as const)));
+  if (path.endsWith(".onnx")) return load(float32Copies(readOnnxWeights(path).tensors));
   const f = SafetensorsFile.open(path);
   try {
     if (f.keys().some((k) => k.startsWith("model/"))) return load(f, "model/");
-    return load(new Map<string, HostTensor>(f.keys().map((k) => [k, f.read(k)] as const).map(([k, t]) => [k, t.dtype === "float32" ? t : t.cast("float32")] as const)));
+    return load(float32Copies(f.keys().map((k) => [k, f.read(k)] as const)));
   } finally {
     f.close();
   }

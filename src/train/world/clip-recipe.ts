@@ -29,7 +29,7 @@ import { l2Normalize } from "../../models/eva/vision-transformer.ts";
 import { judgeLayout } from "../../models/world/judge.ts";
 import { WORLD_JUDGE_LABELS, judgeTargets } from "./judge-data.ts";
 import { worldClipTokenizerFiles } from "../../world/clip-vocab.ts";
-import { loadCheckpointWeights } from "../harness/init-from.ts";
+import { loadInitWeights } from "../harness/init-from.ts";
 import type { BaseHyper, Recipe } from "../harness/recipe.ts";
 import { CLIP_CONTEXT, clipPairs } from "./clip-data.ts";
 
@@ -57,7 +57,7 @@ export class ClipTrainer extends Module {
   override initialize(seed = 0): this {
     super.initialize(seed);
     this.clip.logit_scale.set(HostTensor.scalar(LOGIT_SCALE_INIT));
-    if (this.initFrom) loadCheckpointWeights(this, this.initFrom);
+    if (this.initFrom) loadInitWeights(this, this.initFrom);
     return this;
   }
 }

@@ -14,7 +14,7 @@ import { HostTensor } from "../../engine/host-tensor.ts";
 import { saveOnnx } from "../../engine/onnx/save-onnx.ts";
 import { evaluate } from "../../engine/compile.ts";
 import { FaceNet, type FaceNetConfig } from "../../models/world/face-net.ts";
-import { loadCheckpointWeights } from "../harness/init-from.ts";
+import { loadInitWeights } from "../harness/init-from.ts";
 import type { BaseHyper, Recipe, RecipeState } from "../harness/recipe.ts";
 import { FACE_CROP, faceTrainBatch } from "./face-data.ts";
 import { arcfaceLoss, cosines, curricularLoss, rampedMargin, updateCurricularT } from "./margin-loss.ts";
@@ -58,7 +58,7 @@ export class FaceTrainer extends Module {
   }
   override initialize(seed = 0): this {
     super.initialize(seed);
-    if (this.initFrom) loadCheckpointWeights(this, this.initFrom);
+    if (this.initFrom) loadInitWeights(this, this.initFrom);
     return this;
   }
 }

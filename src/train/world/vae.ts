@@ -30,7 +30,7 @@ import { AutoencoderKL } from "../../models/vae/autoencoder-kl.ts";
 import { SDXL_VAE_CONFIG, type AutoencoderKLConfig } from "../../models/vae/config.ts";
 import type { BaseHyper, Recipe } from "../harness/recipe.ts";
 import { stackImages, worldImage } from "./world-images.ts";
-import { loadCheckpointWeights } from "../harness/init-from.ts";
+import { loadInitWeights } from "../harness/init-from.ts";
 import { LABELS, type RenderedFace } from "../../world/render.ts";
 import { WORLD_SIZE } from "./face-data.ts";
 
@@ -127,7 +127,7 @@ class VaeTrainer extends AutoencoderKL {
   }
   override initialize(seed = 0): this {
     super.initialize(seed);
-    if (this.initFrom) loadCheckpointWeights(this, this.initFrom);
+    if (this.initFrom) loadInitWeights(this, this.initFrom);
     if (this.decoderOnly) {
       this.encoder.freeze();
       this.quant_conv?.freeze();
