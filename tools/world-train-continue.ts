@@ -9,6 +9,7 @@
  *        ... judge /work/runs/judge/checkpoint.safetensors /work/runs/judge-2 500 1.5e-3 warmup=30 backbone=cnn
  *        ... vae /work/runs/vae/checkpoint.safetensors /work/runs/vae-2 1500 5e-4 decoderOnly=true faceWeight=4
  *        ... judge - /work/runs/judge-b 1500 3e-3 warmup=40 backbone=cnn   ("-": from scratch, with overrides)
+ *        ... judge models/world/judge.safetensors /work/runs/judge-c 2500 1e-3 'headWeights={"expression":4}'
  * then: npm run pulid -- world ship <model> --run <out>
  */
 import { WORLD_RECIPES } from "../src/train/world/index.ts";
@@ -20,9 +21,9 @@ if (!recipe || !from || !out || !steps || !lr) {
   console.error("usage: tools/world-train-continue.ts <model> <from checkpoint> <out> <steps> <lr> [key=value ...]");
   process.exit(2);
 }
-/** key=value: numbers and true/false become numbers and booleans, anything else stays a string. */
-const parseValue = (v = ""): number | boolean | string => (v === "true" ? true : v === "false" ? false : Number.isNaN(Number(v)) ? v : Number(v));
-const more = Object.fromEntries(extra.map((kv) => kv.split("=")).map(([k, v]) => [k, parseValue(v)]));
+/** key=value: numbers and true/false become numbers and booleans, {...} a JSON object, anything else stays a string. */
+const parseValue = (v = ""): unknown => (v === "true" ? true : v === "false" ? false : v.startsWith("{") ? JSON.parse(v) : Number.isNaN(Number(v)) ? v : Number(v));
+const more = Object.fromEntries(extra.map((kv) => [kv.slice(0, kv.indexOf("=")), parseValue(kv.slice(kv.indexOf("=") + 1))]));
 const r = await trainRecipe(recipe, {
   out,
   overrides: { steps: Number(steps), lr: Number(lr), warmup: 10, ...(from === "-" ? {} : { initFrom: from }), ...more } as never,

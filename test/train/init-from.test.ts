@@ -68,3 +68,19 @@ test("loadInitWeights with allowMissing: keys the earlier model lacked are retur
   assert.deepEqual([...m.a.weight.value()!.data], [...source.a.weight.value()!.cast("float16").cast("float32").data]);
   assert.throws(() => loadInitWeights(new Three().initialize(4), f16, { allowMissing: (k) => k === "c.weight" }), /c\.bias/);
 });
+
+test("loadInitWeights with allowMissing: a part the earlier model had at another shape keeps its initialisation", async () => {
+  class Wider extends Module {
+    a = new Linear(3, 5);
+    b = new Linear(5, 4); // the earlier model's b had 2 outputs
+  }
+  const f16 = join(dir, "two-for-wider.safetensors");
+  await saveSafetensors(f16, Object.fromEntries(source.namedParameters().map(([k, p]) => [k, p.value()!.cast("float16")])));
+  const m = new Wider().initialize(4).bindNames();
+  const bBefore = [...m.b.weight.value()!.data];
+  const notLoaded = loadInitWeights(m, f16, { allowMissing: (k) => k.startsWith("b.") });
+  assert.deepEqual(notLoaded.sort(), ["b.bias", "b.weight"]);
+  assert.deepEqual([...m.b.weight.value()!.data], bBefore);
+  assert.deepEqual([...m.a.weight.value()!.data], [...source.a.weight.value()!.cast("float16").cast("float32").data]);
+  assert.throws(() => loadInitWeights(new Wider().initialize(4), f16, { allowMissing: (k) => k.startsWith("a.") }), /b\.weight/);
+});

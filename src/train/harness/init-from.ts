@@ -17,16 +17,18 @@ const float32Copies = (entries: Iterable<readonly [string, HostTensor]>) =>
  * Loads `path` into `model` by parameter name, whichever form it has: a harness checkpoint
  * (`checkpoint.safetensors`), an exported ONNX file (initializers named by parameter path, as our exports write
  * them), or an exported safetensors state dict (float16 as shipped; cast to float32 for training). Strict: a
- * missing, unexpected or mis-shaped key fails with the list, except missing keys `allowMissing` accepts (parts
- * the earlier model did not have); returns those.
+ * missing, unexpected or mis-shaped key fails with the list, except the missing or mis-shaped keys `allowMissing`
+ * accepts (parts the earlier model did not have, or had at another shape); those keep their fresh
+ * initialisation and are returned.
  */
 export function loadInitWeights(model: Module, path: string, opts: { allowMissing?: (key: string) => boolean } = {}): string[] {
   const load = (src: WeightSource, prefix = "") => {
     const r = model.bindNames().loadStateDict(src, { prefix, source: path, strict: !opts.allowMissing });
     if (!opts.allowMissing) return [];
-    const bad = [...r.missing.filter((k) => !opts.allowMissing!(k)), ...r.unexpected, ...r.mismatched];
+    const notLoaded = [...r.missing, ...r.mismatched];
+    const bad = [...notLoaded.filter((k) => !opts.allowMissing!(k)), ...r.unexpected];
     if (bad.length) throw new PulidError("bad_model_file", `${path}: does not fit this model (${bad.slice(0, 6).join(", ")}${bad.length > 6 ? ", ..." : ""} missing, unexpected or mis-shaped)`);
-    return r.missing;
+    return notLoaded;
   };
   if (path.endsWith(".onnx")) return load(float32Copies(readOnnxWeights(path).tensors));
   const f = SafetensorsFile.open(path);

@@ -35,13 +35,22 @@ export interface JudgeHyper extends BaseHyper {
   multiWeight: number;
   /** Whether the judge has the face branch (CNN backbone only). */
   faceBranch?: boolean;
+  /**
+   * Weight of a head's cross-entropy (default 1), e.g. `{ "expression": 4 }`: expression lives in a few pixels of
+   * the face and its gradient was drowned by the eleven easier heads.
+   */
+  headWeights?: Record<string, number>;
 }
 
 /** The whole-image CNN without the face branch (the first shipped judges). */
 export const WORLD_JUDGE_WHOLE_CONFIG: JudgeConfig = { imageSize: WORLD_SIZE, widths: [32, 64, 96, 128], stemStride: 2, blocks: [1, 1, 1, 0], hidden: 256, ...WORLD_JUDGE_LABELS };
 
-/** The shipped judge's config: the whole-image CNN plus a face branch on 32 px crops. */
-export const WORLD_JUDGE_CONFIG: JudgeConfig = { ...WORLD_JUDGE_WHOLE_CONFIG, face: { size: 32, widths: [24, 48, 64, 96], blocks: [1, 1, 1, 0] } };
+/**
+ * The shipped judge's config: the whole-image CNN plus a face branch on 48 px crops, down to 3 x 3 (a close-up's
+ * face square is ~60 px: at 32 px the 1-2 px strokes of an expression blurred away and expression stayed at
+ * chance; at 48 px a probe learned it). The fifth stage keeps the flattened head small (models/world/ budget).
+ */
+export const WORLD_JUDGE_CONFIG: JudgeConfig = { ...WORLD_JUDGE_WHOLE_CONFIG, face: { size: 48, widths: [24, 48, 64, 96, 96], blocks: [1, 1, 1, 0, 0] } };
 
 /** The transformer variant: clip-metric's image tower under the same heads. */
 export const WORLD_JUDGE_EVA_CONFIG: JudgeConfig = { ...WORLD_JUDGE_WHOLE_CONFIG, widths: [], blocks: [], eva: CLIP_METRIC_CONFIG.vision };
@@ -54,10 +63,11 @@ class JudgeTrainer extends Judge {
   override initialize(seed = 0): this {
     super.initialize(seed);
     if (this.initFrom.endsWith(RUN_FILES.checkpoint) || this.initFrom.endsWith("judge.safetensors")) {
-      // A further schedule from an earlier judge's weights (a run's checkpoint or the shipped file).
-      const missing = loadInitWeights(this, this.initFrom, { allowMissing: (k) => /^face(Stages|Fc)\./.test(k) });
-      // The earlier judge had no face branch: its output projection starts at zero, so nothing changes yet.
-      if (missing.length && this.faceFc) this.faceFc.weight.set(HostTensor.f32([...this.faceFc.weight.shape]));
+      // A further schedule from an earlier judge's weights (a run's checkpoint or the shipped file). The face
+      // branch may be absent there, or have another crop size or depth: what fits is kept.
+      const notLoaded = loadInitWeights(this, this.initFrom, { allowMissing: (k) => /^face(Stages|Fc)\./.test(k) });
+      // Its output projection did not fit: it starts at zero, so the judge begins exactly where the earlier one was.
+      if (this.faceFc && notLoaded.some((k) => k.startsWith("faceFc."))) this.faceFc.weight.set(HostTensor.f32([...this.faceFc.weight.shape]));
     } else if (this.initFrom && this.visual) {
       const t = loadSafetensors(this.initFrom);
       const visual = new Map([...t].filter(([k]) => k.startsWith("visual.")).map(([k, v]) => [k.slice(7), v.cast("float32")]));
@@ -96,7 +106,9 @@ export const judgeRecipe: Recipe<JudgeHyper> = {
       const z = ops.slice(logits, 1, o, o + n);
       const t = ops.slice(y, 1, o, o + n);
       const ce = ops.div(ops.neg(ops.sum(ops.mul(t, ops.logSoftmax(z, 1)))), h.batch);
-      loss = loss ? ops.add(loss, ce) : ce;
+      const weighted = ops.mul(ce, h.headWeights?.[head.name] ?? 1);
+      loss = loss ? ops.add(loss, weighted) : weighted;
+      metrics[`${head.name}_ce`] = ce;
       const zs = ops.stopGradient(z);
       const hit = ops.div(ops.sum(ops.mul(t, ops.cast(ops.equal(zs, ops.max(zs, 1, true)), "float32"))), h.batch);
       correct = correct ? ops.add(correct, hit) : hit;
