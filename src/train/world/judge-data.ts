@@ -39,8 +39,15 @@ export interface JudgeImages {
   faceBoxes: [number, number, number, number][];
 }
 
+/**
+ * The attributes of a "face focus" image: a clean, front, level photo close-up, where the face's small details
+ * (expression, age) are largest and least hidden. A share of the judge's training images (`focusShare`) is drawn
+ * so, from which those details are learned before the hard cases; the rest stay as the world draws them.
+ */
+export const faceFocus = (a: Attributes): Attributes => ({ ...a, style: "photo", framing: "close-up", view: "front", tilt: "level", accessories: [] });
+
 /** Image `k` of a split's judge stream: a pure function of (split, seed, k). */
-export function judgeImages(split: SplitName, seed: number, start: number, count: number, photoShare: number): JudgeImages {
+export function judgeImages(split: SplitName, seed: number, start: number, count: number, photoShare: number, focusShare = 0): JudgeImages {
   const plane = 3 * WORLD_SIZE * WORLD_SIZE;
   const images = HostTensor.f32([count, 3, WORLD_SIZE, WORLD_SIZE]);
   const attributes: Attributes[] = [];
@@ -48,7 +55,8 @@ export function judgeImages(split: SplitName, seed: number, start: number, count
   for (let i = 0; i < count; i++) {
     const rng = new Rng(hashSeed("judge", split, seed, start + i));
     const identity = identityAt(splitIdentity(split, rng.int(SPLITS[split].count)));
-    const a = sampleAttributes(rng.fork("attributes"), photoShare);
+    const drawn = sampleAttributes(rng.fork("attributes"), photoShare);
+    const a = focusShare > 0 && rng.fork("focus").next() < focusShare ? faceFocus(drawn) : drawn;
     const r = renderFace(identity, a, { size: WORLD_SIZE, seed: rng.fork("seed").nextU32() });
     toCHW(r.rgb, WORLD_SIZE, WORLD_SIZE, images.data, i * plane, "signed");
     attributes.push(a);
@@ -77,8 +85,8 @@ export function jitteredFaceSquares(boxes: readonly (readonly [number, number, n
  * Batch `step` of training: train-split images and their targets, then with `faceSize` the face crops (from the
  * renders' boxes, jittered).
  */
-export function judgeTrainBatch(step: number, o: { batch: number; dataSeed: number; photoShare: number; faceSize?: number }): HostTensor<"float32">[] {
-  const { images, attributes, faceBoxes } = judgeImages("train", o.dataSeed, step * o.batch, o.batch, o.photoShare);
+export function judgeTrainBatch(step: number, o: { batch: number; dataSeed: number; photoShare: number; faceSize?: number; focusShare?: number }): HostTensor<"float32">[] {
+  const { images, attributes, faceBoxes } = judgeImages("train", o.dataSeed, step * o.batch, o.batch, o.photoShare, o.focusShare);
   const total = judgeLayout(WORLD_JUDGE_LABELS).total;
   const targets = HostTensor.f32([o.batch, total]);
   attributes.forEach((a, i) => judgeTargets(a, targets.data, i * total));

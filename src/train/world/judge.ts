@@ -40,6 +40,8 @@ export interface JudgeHyper extends BaseHyper {
    * the face and its gradient was drowned by the eleven easier heads.
    */
   headWeights?: Record<string, number>;
+  /** Share of training images drawn as clean photo close-ups (`faceFocus` in judge-data.ts); default 0. */
+  focusShare?: number;
 }
 
 /** The whole-image CNN without the face branch (the first shipped judges). */
