@@ -23,6 +23,11 @@ if (!recipe || !from || !out || !steps || !lr) {
 }
 /** key=value: numbers and true/false become numbers and booleans, {...} a JSON object, anything else stays a string. */
 const parseValue = (v = ""): unknown => (v === "true" ? true : v === "false" ? false : v.startsWith("{") ? JSON.parse(v) : Number.isNaN(Number(v)) ? v : Number(v));
+const bad = extra.find((kv) => !kv.includes("="));
+if (bad) {
+  console.error(`tools/world-train-continue.ts: "${bad}" is not key=value`);
+  process.exit(2);
+}
 const more = Object.fromEntries(extra.map((kv) => [kv.slice(0, kv.indexOf("=")), parseValue(kv.slice(kv.indexOf("=") + 1))]));
 const r = await trainRecipe(recipe, {
   out,
