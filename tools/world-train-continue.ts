@@ -28,7 +28,17 @@ if (bad) {
   console.error(`tools/world-train-continue.ts: "${bad}" is not key=value`);
   process.exit(2);
 }
-const more = Object.fromEntries(extra.map((kv) => [kv.slice(0, kv.indexOf("=")), parseValue(kv.slice(kv.indexOf("=") + 1))]));
+const more = Object.fromEntries(
+  extra.map((kv) => {
+    const [key, value] = [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)];
+    try {
+      return [key, parseValue(value)];
+    } catch {
+      console.error(`tools/world-train-continue.ts: ${key}: ${value} is not valid JSON`);
+      process.exit(2);
+    }
+  }),
+);
 const r = await trainRecipe(recipe, {
   out,
   overrides: { steps: Number(steps), lr: Number(lr), warmup: 10, ...(from === "-" ? {} : { initFrom: from }), ...more } as never,

@@ -16,7 +16,7 @@ import { ATTRIBUTE_VALUES } from "../../src/world/attributes.ts";
 const PATH = "models/world/judge.safetensors";
 const MIN = { background: 0.8, style: 0.55, framing: 0.8, position: 0.8, clothing: 0.5 } as const;
 
-test("judge: names background, style, framing and position of rendered test images far above chance", { skip: !existsSync(PATH) && `${PATH} not shipped` }, async () => {
+test("judge: names background, style, framing, position and clothing of rendered test images far above chance", { skip: !existsSync(PATH) && `${PATH} not shipped` }, async () => {
   const meta = JSON.parse(readFileSync(PATH.replace(".safetensors", ".json"), "utf8")) as JudgeMeta;
   assert.deepEqual(meta.config.heads.map((h) => h.name).sort(), Object.keys(ATTRIBUTE_VALUES).sort());
   const judge = openJudge(loadJudge(PATH, meta));

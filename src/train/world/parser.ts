@@ -85,10 +85,11 @@ export const parserRecipe: Recipe<ParserHyper> = {
     const o = net.call(x);
     const n = h.batch * h.crop * h.crop;
     const w = parserClassWeights(h.classWeights);
-    const main = pixelCe(o.out, y, n, w ? constant(HostTensor.f32([1, PARSER_CLASSES, 1, 1], w)) : undefined);
+    const weights = w ? constant(HostTensor.f32([1, PARSER_CLASSES, 1, 1], w)) : undefined;
+    const main = pixelCe(o.out, y, n, weights);
     // Full-resolution cross-entropy over 19 classes costs as much as the convolutions; the auxiliary heads are
     // trained only when asked (auxWeight > 0), otherwise left out of the traced graph.
-    const aux = h.auxWeight > 0 ? ops.mul(ops.add(pixelCe(o.out16, y, n), pixelCe(o.out32, y, n)), h.auxWeight) : 0;
+    const aux = h.auxWeight > 0 ? ops.mul(ops.add(pixelCe(o.out16, y, n, weights), pixelCe(o.out32, y, n, weights)), h.auxWeight) : 0;
     const logits = ops.stopGradient(o.out);
     const hit = ops.mul(y, ops.cast(ops.equal(logits, ops.max(logits, 1, true)), "float32"));
     return { inputs: [x, y], loss: ops.add(main, aux), metrics: { main, pixel_acc: ops.div(ops.sum(hit), n) } };
