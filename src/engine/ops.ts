@@ -251,6 +251,20 @@ export function gather(x: Operand, indices: Tensor, axis = 0): Tensor {
   return apply("gather", [t, indices], { axis: normAxis(axis, t.rank) });
 }
 
+/**
+ * `x` reversed along `axis` (a mirror image for axis 3 of NCHW). Written as a gather along axis 0 of the tensor
+ * with `axis` swapped to the front, so it is differentiable through gather's own rule.
+ */
+export function flip(x: Operand, axis: number): Tensor {
+  const t = asTensor(x);
+  const a = normAxis(axis, t.rank);
+  const n = t.shape[a]!;
+  const reversed = constant(new HostTensor("int64", [n], BigInt64Array.from({ length: n }, (_, i) => BigInt(n - 1 - i))));
+  if (a === 0) return gather(t, reversed, 0);
+  const perm = t.shape.map((_, i) => (i === 0 ? a : i === a ? 0 : i));
+  return transpose(gather(transpose(t, perm), reversed, 0), perm);
+}
+
 /** zeros(shape) with `updates` added at `indices` along axis 0 (the adjoint of `gather` on axis 0). */
 export function scatterAddAxis0(shape: readonly number[], indices: Tensor, updates: Tensor, axis: number): Tensor {
   if (axis !== 0) throw new TraceError(currentScope(), "gather is differentiable only along axis 0");

@@ -9,11 +9,13 @@ import type { HostTensor } from "../engine/host-tensor.ts";
 import type { Module } from "./module.ts";
 import { onnxTensorValue } from "./onnx-graph.ts";
 
-/** What an ONNX file holds: float initializers by name (prefix removed), the first AveragePool kernel, the input size. */
+/** What an ONNX file holds: float initializers by name (prefix removed), the first AveragePool kernel, the input size, metadata. */
 export interface OnnxWeights {
   tensors: Map<string, HostTensor>;
   avgPoolKernel: number | null;
   inputSize: number | null;
+  /** The model's metadata_props. */
+  metadata: Record<string, string>;
 }
 
 /** Reads the raw-data float initializers of an ONNX file (float16 kept as raw bits; cast in the graph). */
@@ -31,7 +33,8 @@ export function readOnnxWeights(path: string, prefix = ""): OnnxWeights {
   const kernel = pool?.attribute?.find((a) => a.name === "kernel_shape")?.ints?.[0];
   const dims = m.graph?.input?.[0]?.type?.tensorType?.shape?.dim ?? [];
   const side = dims[2]?.dimValue;
-  return { tensors, avgPoolKernel: kernel === undefined ? null : Number(kernel), inputSize: side === undefined || side === null ? null : Number(side) };
+  const metadata = Object.fromEntries((m.metadataProps ?? []).map((p) => [p.key ?? "", p.value ?? ""]));
+  return { tensors, avgPoolKernel: kernel === undefined ? null : Number(kernel), inputSize: side === undefined || side === null ? null : Number(side), metadata };
 }
 
 /** Loads float32 copies of `w` into `module` (strict: every key must match). */

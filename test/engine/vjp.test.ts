@@ -58,6 +58,9 @@ const CASES: Case[] = [
     (a, idx) => ops.gather(a, idx!, 0),
     [{ shape: [5, 3] }, { shape: [4], fixed: HostTensor.from("int64", [4], [1, 3, 1, 0]) }],
   ],
+  // times its input, so a cotangent sent back unflipped fails
+  ["flip axis 2", (a) => ops.mul(ops.flip(a, 2), a), [{ shape: [2, 3, 4] }]],
+  ["flip axis 0", (a) => ops.mul(ops.flip(a, 0), a), [{ shape: [3, 2] }]],
   [
     "scatter-add on axis 0 (gather's adjoint)",
     (upd, idx) => ops.scatterAddAxis0([5, 3], idx!, upd!, 0),

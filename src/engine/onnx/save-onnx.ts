@@ -20,6 +20,8 @@ export interface SaveOnnxOptions {
   weightDtype?: DType;
   /** The parameters of the graph (to cast them); usually `module.parameters()`. */
   params?: readonly WeightHolder[];
+  /** String key/value pairs stored as the model's metadata_props (how a loader learns options the weights do not show). */
+  metadata?: Readonly<Record<string, string>>;
 }
 
 /** A parameter whose stored value can be swapped (nn's Parameter). */
@@ -40,6 +42,7 @@ export async function saveOnnx(path: string, o: SaveOnnxOptions): Promise<number
       paramMode: () => "initializer",
       name: o.name,
     });
+    if (o.metadata) lowered.model.metadataProps = Object.entries(o.metadata).map(([key, value]) => ({ key, value }));
     const bytes = encodeModel(lowered.model);
     await writeFileAtomic(path, bytes);
     return bytes.length;

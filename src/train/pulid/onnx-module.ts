@@ -8,11 +8,12 @@ import { readFileSync } from "node:fs";
 import onnxProto from "onnx-proto";
 import { PulidError } from "../../engine/errors.ts";
 import { loadOnnxInto, readOnnxWeights } from "../../nn/onnx-weights.ts";
-import { FaceNet, type FaceNetConfig } from "../../models/world/face-net.ts";
+import { FaceNet, FLIP_TEST_KEY, type FaceNetConfig } from "../../models/world/face-net.ts";
 
 /**
  * A world face net (`pulid world train face-loss` export, ArcFace contract) rebuilt from its ONNX file; the
- * config is read from the shapes (stage widths, blocks per stage, head, embedding) and the graph (pool, size).
+ * config is read from the shapes (stage widths, blocks per stage, head, embedding), the graph (pool, size) and the
+ * metadata (flip test).
  * @throws PulidError `bad_model_file` when the file is not a world face net.
  */
 export function loadWorldFaceNet(path: string): FaceNet {
@@ -35,6 +36,7 @@ export function loadWorldFaceNet(path: string): FaceNet {
     blocks,
     head: fc.shape[1] === widths.at(-1) ? "mean" : "flatten",
     embedDim: fc.shape[0]!,
+    flipTest: w.metadata[FLIP_TEST_KEY] === "1",
   };
   return loadOnnxInto(new FaceNet(config), w, path);
 }

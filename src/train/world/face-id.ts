@@ -4,7 +4,7 @@ import { faceRecipe } from "./face-recipe.ts";
 export const faceIdRecipe = faceRecipe({
   name: "face-id",
   summary: "identity embedding feeding the ID encoder (stands for antelopev2 glintr100); ArcFace loss",
-  config: { inputSize: 112, pool: 4, widths: [24, 48, 96], blocks: [0, 1, 1], head: "flatten", embedDim: 128 },
+  config: { inputSize: 112, pool: 4, widths: [24, 48, 96], blocks: [0, 1, 1], head: "flatten", embedDim: 128, flipTest: true },
   loss: "arcface",
   defaults: {
     steps: 2000, batch: 64, lr: 2e-3, warmup: 50, minLrRatio: 0.02, weightDecay: 5e-4, clip: 5, seed: 11, dataSeed: 101,

@@ -7,7 +7,7 @@ import { faceRecipe } from "./face-recipe.ts";
 export const faceLossRecipe = faceRecipe({
   name: "face-loss",
   summary: "identity embedding for the ID loss in training (stands for arcface-50); ArcFace loss",
-  config: { inputSize: 112, pool: 4, widths: [24, 48, 96, 160], blocks: [0, 1, 1, 0], head: "mean", embedDim: 128 },
+  config: { inputSize: 112, pool: 4, widths: [24, 48, 96, 160], blocks: [0, 1, 1, 0], head: "mean", embedDim: 128, flipTest: true },
   loss: "arcface",
   defaults: {
     steps: 1200, batch: 64, lr: 2e-3, warmup: 50, minLrRatio: 0.02, weightDecay: 5e-4, clip: 5, seed: 22, dataSeed: 202,

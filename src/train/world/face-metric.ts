@@ -7,7 +7,7 @@ import { faceRecipe } from "./face-recipe.ts";
 export const faceMetricRecipe = faceRecipe({
   name: "face-metric",
   summary: "identity embedding for Face Sim in evaluation (stands for CurricularFace); CurricularFace loss",
-  config: { inputSize: 112, pool: 4, widths: [24, 56, 112], blocks: [0, 1, 2], head: "flatten", embedDim: 128 },
+  config: { inputSize: 112, pool: 4, widths: [24, 56, 112], blocks: [0, 1, 2], head: "flatten", embedDim: 128, flipTest: true },
   loss: "curricular",
   defaults: {
     steps: 1500, batch: 64, lr: 2e-3, warmup: 50, minLrRatio: 0.02, weightDecay: 5e-4, clip: 5, seed: 33, dataSeed: 303,

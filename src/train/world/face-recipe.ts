@@ -13,7 +13,7 @@ import { input, type Tensor } from "../../engine/tensor.ts";
 import { HostTensor } from "../../engine/host-tensor.ts";
 import { saveOnnx } from "../../engine/onnx/save-onnx.ts";
 import { evaluate } from "../../engine/compile.ts";
-import { FaceNet, type FaceNetConfig } from "../../models/world/face-net.ts";
+import { FaceNet, FLIP_TEST_KEY, type FaceNetConfig } from "../../models/world/face-net.ts";
 import { loadInitWeights } from "../harness/init-from.ts";
 import type { BaseHyper, Recipe, RecipeState } from "../harness/recipe.ts";
 import { FACE_CROP, faceTrainBatch } from "./face-data.ts";
@@ -84,7 +84,7 @@ export function faceRecipe(spec: FaceRecipeSpec): Recipe<FaceHyper> {
       const y = input("onehot", [P, P]);
       // Batch-centred, as the BatchNorm after ArcFace's FC does: without it the shared component of all
       // embeddings dominated (every pair at cosine ~0.97 after 200 steps) and the margin loss had nothing to grip.
-      const raw = m.net.call(x);
+      const raw = m.net.single(x);
       const emb = ops.sub(raw, ops.mean(raw, 0, true));
       const target = input("identities", [h.batch, IDENTITY_DIM]);
       const idLoss = ops.mean(ops.square(ops.sub(m.idHead.call(raw), target)));
@@ -133,7 +133,8 @@ export async function exportFaceNet(net: FaceNet, path: string): Promise<void> {
   const S = net.config.inputSize;
   const x = input("input.1", [1, 3, S, S]);
   const out: Tensor = net.call(x);
-  await saveOnnx(path, { inputs: [x], outputs: [out], name: "world_face_net", params: net.parameters() });
+  const metadata = net.config.flipTest ? { [FLIP_TEST_KEY]: "1" } : undefined;
+  await saveOnnx(path, { inputs: [x], outputs: [out], name: "world_face_net", params: net.parameters(), metadata });
 }
 
 /**
