@@ -58,7 +58,8 @@ export class FaceTrainer extends Module {
   }
   override initialize(seed = 0): this {
     super.initialize(seed);
-    if (this.initFrom) loadInitWeights(this, this.initFrom);
+    // A shipped .onnx file holds the net only: the training-only identity head then starts fresh.
+    if (this.initFrom) loadInitWeights(this, this.initFrom, { allowMissing: (k) => k.startsWith("idHead.") });
     return this;
   }
 }

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openArcFace } from "../../../src/face/arcface-model.ts";
 import { rgbImage, type RgbImage } from "../../../src/face/rgb-image.ts";
+import type { Module } from "../../../src/nn/module.ts";
 import type { FaceNetConfig } from "../../../src/models/world/face-net.ts";
 import { exportFaceNet, FaceTrainer } from "../../../src/train/world/face-recipe.ts";
 import { loadWorldFaceNet } from "../../../src/train/pulid/onnx-module.ts";
@@ -72,4 +73,16 @@ test("without the flip test the mirror image embeds differently", async () => {
 test("the trainer's loader reads the flip test back from the file's metadata", async () => {
   assert.equal(loadWorldFaceNet(await exported(true)).config.flipTest, true);
   assert.equal(loadWorldFaceNet(await exported(false)).config.flipTest, false);
+});
+
+test("a face trainer starts from a shipped .onnx file: the net's weights arrive, the training-only identity head starts fresh", async () => {
+  const path = await exported(true);
+  const fresh = new FaceTrainer({ ...CONFIG, flipTest: true }).initialize(9).bindNames();
+  const trainer = new FaceTrainer({ ...CONFIG, flipTest: true }, path).initialize(9).bindNames();
+  const source = loadWorldFaceNet(path).bindNames();
+  const first = (m: Module, key: string) => [...(m.namedParameters().find(([k]) => k === key)![1].value()!.data as Float32Array)].slice(0, 8);
+  // fp16 in the file: compare with its float32 reading, not the trainer that wrote it.
+  assert.deepEqual(first(trainer, "net.stages.0.down.conv.weight"), first(source, "stages.0.down.conv.weight"));
+  assert.notDeepEqual(first(trainer, "net.stages.0.down.conv.weight"), first(fresh, "net.stages.0.down.conv.weight"));
+  assert.deepEqual(first(trainer, "idHead.weight"), first(fresh, "idHead.weight"));
 });
