@@ -21,6 +21,8 @@ const skip = !(existsSync(ADAPTER) && existsSync(STUDENT)) && "the world adapter
  * person: mean 0.103 with / 0.063 without on these prompts for persons 3, 10, 20 (README, PuLID training). With
  * the third detector run and the fourth parser run (person 3, seed 7): beach 0.087 / -0.099, city -0.286 / -0.420,
  * watercolour 0.070 / 0.033, comic: no face found.
+ * With face-id's fifth run and face-metric's sixth (2026-12-02; the adapter trained on the previous face-id): beach
+ * -0.044 / -0.161, city -0.059 / -0.287, watercolour 0.390 / 0.167, comic -0.120 / no face.
  * Remove `todo` when a retrained base and adapter pass.
  */
 const todo = "the shipped world base draws faces without features; the demo does not show the person yet";
