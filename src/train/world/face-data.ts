@@ -50,19 +50,21 @@ export function faceAttributes(rng: Rng, photoShare: number): Attributes {
  * Batch `step` of a face net's training stream: P = batch / 2 distinct train identities, rows i and P + i two
  * renders of identity i with independently drawn attributes and seeds, landmarks jittered by up to `jitter` px
  * (a detector's error).
+ *
+ * `hardGroup` > 1 draws the identities in groups of that size: a random anchor and its hardGroup - 1 nearest
+ * identities (Euclidean, in identity-vector space) among `hardPool` random train identities. In-batch negatives
+ * then differ in a few features only, which random batches almost never offer once the net separates easy pairs.
  */
 export function faceTrainBatch(
   step: number,
-  o: { batch: number; dataSeed: number; photoShare: number; jitter: number },
+  o: { batch: number; dataSeed: number; photoShare: number; jitter: number; hardGroup?: number; hardPool?: number },
 ): { crops: HostTensor<"float32">; identities: HostTensor<"float32"> } {
   const P = o.batch / 2;
   const plane = 3 * FACE_CROP * FACE_CROP;
   const crops = HostTensor.f32([o.batch, 3, FACE_CROP, FACE_CROP]);
   const identities = HostTensor.f32([o.batch, IDENTITY_DIM]);
-  const pick = new Rng(hashSeed("face-identities", o.dataSeed, step));
-  const ids = new Set<number>();
-  while (ids.size < P) ids.add(pick.int(SPLITS.train.count));
-  [...ids].forEach((k, i) => {
+  const ids = batchIdentities(P, new Rng(hashSeed("face-identities", o.dataSeed, step)), o.hardGroup ?? 1, o.hardPool ?? 1000);
+  ids.forEach((k, i) => {
     const identity = identityAt(splitIdentity("train", k));
     // Centred and scaled to unit variance (identity vectors are uniform in [0, 1]).
     const centred = identity.map((v) => (v - 0.5) * Math.sqrt(12));
@@ -74,4 +76,37 @@ export function faceTrainBatch(
     }
   });
   return { crops, identities };
+}
+
+/** P distinct train-split identity indices; with group > 1, anchors each followed by their nearest pool members. */
+export function batchIdentities(P: number, pick: Rng, group: number, pool: number): number[] {
+  if (!Number.isInteger(group) || group < 1 || P % group !== 0) {
+    throw new RangeError(`hardGroup must be a positive integer dividing ${P} (identities per batch), got ${group}`);
+  }
+  const ids = new Set<number>();
+  if (group === 1) {
+    while (ids.size < P) ids.add(pick.int(SPLITS.train.count));
+    return [...ids];
+  }
+  while (ids.size < P) {
+    let anchor = pick.int(SPLITS.train.count);
+    while (ids.has(anchor)) anchor = pick.int(SPLITS.train.count);
+    const a = identityAt(splitIdentity("train", anchor));
+    const candidates: { k: number; d: number }[] = [];
+    for (let c = 0; c < pool; c++) {
+      const k = pick.int(SPLITS.train.count);
+      if (k === anchor || ids.has(k)) continue;
+      const v = identityAt(splitIdentity("train", k));
+      let d = 0;
+      for (let j = 0; j < IDENTITY_DIM; j++) d += (v[j]! - a[j]!) ** 2;
+      candidates.push({ k, d });
+    }
+    candidates.sort((x, y) => x.d - y.d);
+    ids.add(anchor);
+    for (const c of candidates) {
+      if (ids.size % group === 0) break;
+      ids.add(c.k);
+    }
+  }
+  return [...ids];
 }

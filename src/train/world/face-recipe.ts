@@ -31,6 +31,10 @@ export interface FaceHyper extends BaseHyper {
   marginRamp: number;
   /** Weight of the auxiliary identity-vector regression (see FaceTrainer.idHead). */
   idWeight: number;
+  /** Identities per nearest-neighbour group in a batch (1: all random; see faceTrainBatch). Absent: 1. */
+  hardGroup?: number;
+  /** Random train identities searched for each group's neighbours. Absent: 1000. */
+  hardPool?: number;
   /** A run's checkpoint to start from (a further schedule); the optimizer starts anew. */
   initFrom?: string;
 }
@@ -143,7 +147,8 @@ export async function exportFaceNet(net: FaceNet, path: string): Promise<void> {
  * crops is subtracted once, inside the net (from the final LayerNorm's bias), before export.
  */
 async function foldDataMean(net: FaceNet, h: FaceHyper): Promise<void> {
-  const crops = faceTrainBatch(1_000_000, { ...h, batch: 256 }).crops;
+  // Random identities: the mean of the data, not of neighbour groups.
+  const crops = faceTrainBatch(1_000_000, { ...h, batch: 256, hardGroup: 1 }).crops;
   const x = input("crops", crops.shape);
   const [emb] = await evaluate([net.call(x)], [x], [crops]);
   const D = net.config.embedDim;
