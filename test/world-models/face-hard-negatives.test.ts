@@ -5,15 +5,15 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { batchIdentities } from "../../src/train/world/face-data.ts";
+import { batchIdentities, hardDimIndices } from "../../src/train/world/face-data.ts";
 import { Rng } from "../../src/world/rng.ts";
-import { identityAt } from "../../src/world/identity.ts";
+import { identityAt, IDENTITY_DIMS } from "../../src/world/identity.ts";
 import { SPLITS, splitIdentity } from "../../src/world/splits.ts";
 
-const distance = (a: number, b: number): number => {
+const distance = (a: number, b: number, dims?: number[]): number => {
   const x = identityAt(splitIdentity("train", a));
   const y = identityAt(splitIdentity("train", b));
-  return Math.sqrt(x.reduce((s, v, j) => s + (v - y[j]!) ** 2, 0));
+  return Math.sqrt(x.reduce((s, v, j) => s + (!dims || dims.includes(j) ? (v - y[j]!) ** 2 : 0), 0));
 };
 const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / v.length;
 
@@ -46,4 +46,27 @@ test("group 1 is the plain random stream: the same identities as drawing P disti
 test("a group size that does not divide the batch's identities is refused, naming the option", () => {
   assert.throws(() => batchIdentities(16, new Rng(1), 3, 100), /hardGroup must be a positive integer dividing 16/);
   assert.throws(() => batchIdentities(16, new Rng(1), 0, 100), /hardGroup/);
+});
+
+test("hardDims: neighbours in skin tone and hair colour only are near there, not in the geometry", () => {
+  const colour = [IDENTITY_DIMS.indexOf("skin_tone"), IDENTITY_DIMS.indexOf("hair_colour")];
+  assert.deepEqual(hardDimIndices("skin_tone, hair_colour"), colour);
+  const geometry = IDENTITY_DIMS.map((_, j) => j).filter((j) => !colour.includes(j));
+  const colourNear: number[] = [];
+  const geometryNear: number[] = [];
+  const geometryRandom: number[] = [];
+  for (let seed = 0; seed < 4; seed++) {
+    const ids = batchIdentities(16, new Rng(seed), 4, 500, colour);
+    for (let g = 0; g < 16; g += 4) {
+      for (let j = 1; j < 4; j++) {
+        colourNear.push(distance(ids[g]!, ids[g + j]!, colour));
+        geometryNear.push(distance(ids[g]!, ids[g + j]!, geometry));
+      }
+      geometryRandom.push(distance(ids[g]!, ids[(g + 4) % 16]!, geometry));
+    }
+  }
+  // Two uniform dims: random pairs ~0.5 apart; the nearest of 500 ~0.03.
+  assert.ok(mean(colourNear) < 0.1, `colour distance ${mean(colourNear).toFixed(3)}`);
+  assert.ok(mean(geometryNear) > 0.8 * mean(geometryRandom), `geometry ${mean(geometryNear).toFixed(2)} vs ${mean(geometryRandom).toFixed(2)}`);
+  assert.throws(() => hardDimIndices("skin_tone,nose_colour"), /hardDims: "nose_colour" is not an identity dimension/);
 });

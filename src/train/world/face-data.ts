@@ -9,7 +9,7 @@
 import { HostTensor } from "../../engine/host-tensor.ts";
 import { renderFace, type RenderedFace } from "../../world/render.ts";
 import { sampleAttributes, type Attributes, type Framing } from "../../world/attributes.ts";
-import { IDENTITY_DIM, identityAt } from "../../world/identity.ts";
+import { IDENTITY_DIM, IDENTITY_DIMS, identityAt } from "../../world/identity.ts";
 import { Rng, hashSeed } from "../../world/rng.ts";
 import { SPLITS, splitIdentity } from "../../world/splits.ts";
 import { arcfaceCrop } from "../../face/align.ts";
@@ -54,16 +54,20 @@ export function faceAttributes(rng: Rng, photoShare: number): Attributes {
  * `hardGroup` > 1 draws the identities in groups of that size: a random anchor and its hardGroup - 1 nearest
  * identities (Euclidean, in identity-vector space) among `hardPool` random train identities. In-batch negatives
  * then differ in a few features only, which random batches almost never offer once the net separates easy pairs.
+ * `hardDims` (comma-separated identity dimension names) measures the distance on those dimensions only: the
+ * nets' false accepts share skin tone and hair colour (see the README), so neighbours in colour alone force the
+ * net to read the face's geometry.
  */
 export function faceTrainBatch(
   step: number,
-  o: { batch: number; dataSeed: number; photoShare: number; jitter: number; hardGroup?: number; hardPool?: number },
+  o: { batch: number; dataSeed: number; photoShare: number; jitter: number; hardGroup?: number; hardPool?: number; hardDims?: string },
 ): { crops: HostTensor<"float32">; identities: HostTensor<"float32"> } {
   const P = o.batch / 2;
   const plane = 3 * FACE_CROP * FACE_CROP;
   const crops = HostTensor.f32([o.batch, 3, FACE_CROP, FACE_CROP]);
   const identities = HostTensor.f32([o.batch, IDENTITY_DIM]);
-  const ids = batchIdentities(P, new Rng(hashSeed("face-identities", o.dataSeed, step)), o.hardGroup ?? 1, o.hardPool ?? 1000);
+  const dims = hardDimIndices(o.hardDims ?? "");
+  const ids = batchIdentities(P, new Rng(hashSeed("face-identities", o.dataSeed, step)), o.hardGroup ?? 1, o.hardPool ?? 1000, dims);
   ids.forEach((k, i) => {
     const identity = identityAt(splitIdentity("train", k));
     // Centred and scaled to unit variance (identity vectors are uniform in [0, 1]).
@@ -78,8 +82,21 @@ export function faceTrainBatch(
   return { crops, identities };
 }
 
-/** P distinct train-split identity indices; with group > 1, anchors each followed by their nearest pool members. */
-export function batchIdentities(P: number, pick: Rng, group: number, pool: number): number[] {
+/** Indices of comma-separated identity dimension names; "" is every dimension. */
+export function hardDimIndices(names: string): number[] {
+  if (!names.trim()) return IDENTITY_DIMS.map((_, j) => j);
+  return names.split(",").map((n) => {
+    const j = (IDENTITY_DIMS as readonly string[]).indexOf(n.trim());
+    if (j < 0) throw new RangeError(`hardDims: "${n.trim()}" is not an identity dimension (one of ${IDENTITY_DIMS.join(", ")})`);
+    return j;
+  });
+}
+
+/**
+ * P distinct train-split identity indices; with group > 1, anchors each followed by their nearest pool members,
+ * the distance taken over the identity dimensions `dims` (default: all).
+ */
+export function batchIdentities(P: number, pick: Rng, group: number, pool: number, dims: readonly number[] = IDENTITY_DIMS.map((_, j) => j)): number[] {
   if (!Number.isInteger(group) || group < 1 || P % group !== 0) {
     throw new RangeError(`hardGroup must be a positive integer dividing ${P} (identities per batch), got ${group}`);
   }
@@ -98,7 +115,7 @@ export function batchIdentities(P: number, pick: Rng, group: number, pool: numbe
       if (k === anchor || ids.has(k)) continue;
       const v = identityAt(splitIdentity("train", k));
       let d = 0;
-      for (let j = 0; j < IDENTITY_DIM; j++) d += (v[j]! - a[j]!) ** 2;
+      for (const j of dims) d += (v[j]! - a[j]!) ** 2;
       candidates.push({ k, d });
     }
     candidates.sort((x, y) => x.d - y.d);

@@ -35,6 +35,8 @@ export interface FaceHyper extends BaseHyper {
   hardGroup?: number;
   /** Random train identities searched for each group's neighbours. Absent: 1000. */
   hardPool?: number;
+  /** Identity dimensions (comma-separated names) the neighbours are near in. Absent or "": all. */
+  hardDims?: string;
   /** A run's checkpoint to start from (a further schedule); the optimizer starts anew. */
   initFrom?: string;
 }
