@@ -43,9 +43,10 @@ test("group 1 is the plain random stream: the same identities as drawing P disti
   assert.deepEqual(ids, [...plain]);
 });
 
-test("a group size that does not divide the batch's identities is refused, naming the option", () => {
+test("a group size that does not divide the batch's identities, or a pool too small for its groups, is refused, naming the option", () => {
   assert.throws(() => batchIdentities(16, new Rng(1), 3, 100), /hardGroup must be a positive integer dividing 16/);
   assert.throws(() => batchIdentities(16, new Rng(1), 0, 100), /hardGroup/);
+  assert.throws(() => batchIdentities(16, new Rng(1), 4, 5), /hardPool must be an integer of at least 40/);
 });
 
 test("hardDims: neighbours in skin tone and hair colour only are near there, not in the geometry", () => {

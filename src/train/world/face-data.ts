@@ -100,6 +100,9 @@ export function batchIdentities(P: number, pick: Rng, group: number, pool: numbe
   if (!Number.isInteger(group) || group < 1 || P % group !== 0) {
     throw new RangeError(`hardGroup must be a positive integer dividing ${P} (identities per batch), got ${group}`);
   }
+  if (group > 1 && !(Number.isInteger(pool) && pool >= 10 * group)) {
+    throw new RangeError(`hardPool must be an integer of at least ${10 * group} (10 x hardGroup), got ${pool}`);
+  }
   const ids = new Set<number>();
   if (group === 1) {
     while (ids.size < P) ids.add(pick.int(SPLITS.train.count));
