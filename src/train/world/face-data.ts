@@ -96,7 +96,7 @@ export function hardDimIndices(names: string): number[] {
  * P distinct train-split identity indices; with group > 1, anchors each followed by their nearest pool members,
  * the distance taken over the identity dimensions `dims` (default: all).
  */
-export function batchIdentities(P: number, pick: Rng, group: number, pool: number, dims: readonly number[] = IDENTITY_DIMS.map((_, j) => j)): number[] {
+export function batchIdentities(P: number, pick: Rng, group: number, pool: number, dims: readonly number[] = hardDimIndices("")): number[] {
   if (!Number.isInteger(group) || group < 1 || P % group !== 0) {
     throw new RangeError(`hardGroup must be a positive integer dividing ${P} (identities per batch), got ${group}`);
   }
