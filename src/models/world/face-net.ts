@@ -11,6 +11,7 @@ import { Module } from "../../nn/module.ts";
 import { Linear, LayerNorm } from "../../nn/layers.ts";
 import { Stage } from "./conv-blocks.ts";
 import type { Tensor } from "../../engine/tensor.ts";
+import { HostTensor } from "../../engine/host-tensor.ts";
 import * as ops from "../../engine/ops.ts";
 
 export interface FaceNetConfig {
@@ -33,6 +34,13 @@ export interface FaceNetConfig {
   flipTest?: boolean;
 }
 
+/** Side of the last stage's feature map: each stride-2 stage (3x3, padding 1) rounds up (28 -> 14 -> 7 -> 4). */
+export function faceNetFinalSide(config: Pick<FaceNetConfig, "inputSize" | "pool" | "widths">): number {
+  let side = config.inputSize / config.pool;
+  for (let i = 1; i < config.widths.length; i++) side = Math.ceil(side / 2);
+  return side;
+}
+
 /** The ONNX metadata key that marks a face net exported with the flip test ("1"). */
 export const FLIP_TEST_KEY = "pulid.face_net.flip_test";
 
@@ -44,7 +52,7 @@ export class FaceNet extends Module {
     super();
     const { widths } = config;
     this.stages = widths.map((w, i) => new Stage(i === 0 ? 3 : widths[i - 1]!, w, i === 0 ? 1 : 2, config.blocks[i] ?? 0));
-    const side = config.inputSize / config.pool / 2 ** (widths.length - 1);
+    const side = faceNetFinalSide(config);
     const last = widths.at(-1)!;
     this.fc = new Linear(config.head === "flatten" ? last * side * side : last, config.embedDim);
     // LayerNorm without affine scale would fix the norm; with it the raw norm stays learnable, like ArcFace's final BN.
@@ -66,4 +74,19 @@ export class FaceNet extends Module {
     const feat = this.config.head === "flatten" ? h.reshape([b, -1]) : ops.mean(h, [2, 3]);
     return this.norm.call(this.fc.call(feat));
   }
+}
+
+/**
+ * The "flatten" head's weight [E, C * side^2] that computes exactly what a "mean" head's weight [E, C] computes on a
+ * [C, side, side] feature map: each channel's weight spread evenly over its positions (flatten order c, y, x). A
+ * trained mean-head net continues as a flatten-head net from the same function, and training can then weigh
+ * positions (where on the face a feature is), which the mean throws away.
+ */
+export function meanHeadAsFlatten(weight: HostTensor, side: number): HostTensor {
+  const [E, C] = weight.shape as [number, number];
+  const P = side * side;
+  const src = weight.dtype === "float32" ? weight : weight.cast("float32");
+  const out = HostTensor.f32([E, C * P]);
+  for (let e = 0; e < E; e++) for (let c = 0; c < C; c++) out.data.fill(src.get(e * C + c) / P, (e * C + c) * P, (e * C + c + 1) * P);
+  return out;
 }

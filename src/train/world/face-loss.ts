@@ -2,12 +2,15 @@
  * `face-loss`: the world's arcface-50 (computes PuLID's ID loss in training only). A different net from face-id
  * on purpose: four stages, global-average head, narrower first stage, its own seeds.
  */
+import type { FaceNetConfig } from "../../models/world/face-net.ts";
 import { faceRecipe } from "./face-recipe.ts";
+
+export const FACE_LOSS_NET: FaceNetConfig = { inputSize: 112, pool: 4, widths: [24, 48, 96, 160], blocks: [0, 1, 1, 0], head: "flatten", embedDim: 128, flipTest: true };
 
 export const faceLossRecipe = faceRecipe({
   name: "face-loss",
   summary: "identity embedding for the ID loss in training (stands for arcface-50); ArcFace loss",
-  config: { inputSize: 112, pool: 4, widths: [24, 48, 96, 160], blocks: [0, 1, 1, 0], head: "mean", embedDim: 128, flipTest: true },
+  config: FACE_LOSS_NET,
   loss: "arcface",
   defaults: {
     steps: 1200, batch: 64, lr: 2e-3, warmup: 50, minLrRatio: 0.02, weightDecay: 5e-4, clip: 5, seed: 22, dataSeed: 202,
