@@ -90,3 +90,34 @@ export function meanHeadAsFlatten(weight: HostTensor, side: number): HostTensor 
   for (let e = 0; e < E; e++) for (let c = 0; c < C; c++) out.data.fill(src.get(e * C + c) / P, (e * C + c) * P, (e * C + c + 1) * P);
   return out;
 }
+
+/**
+ * Weights for `config` grown from a trained net's `trained` state dict (keys without prefix): every trained tensor
+ * is kept; a mean-head fc becomes the same function as a flatten head (`meanHeadAsFlatten`); a residual block the
+ * trained net lacks starts from `fresh` (a freshly initialised net of `config`) with its second unit's GroupNorm
+ * at weight 0 and bias `epsilon`, so it adds only the constant `epsilon` (near-identity: a bias of exactly 0 would
+ * leave the ReLU, and so the block, without gradient). Returns the state dict and what was added or converted.
+ */
+export function growFaceNetWeights(config: FaceNetConfig, trained: ReadonlyMap<string, HostTensor>, fresh: ReadonlyMap<string, HostTensor>, epsilon = 1e-3): { weights: Map<string, HostTensor>; changes: string[] } {
+  const weights = new Map<string, HostTensor>();
+  const changes: string[] = [];
+  for (const [k, t] of fresh) {
+    const old = trained.get(k);
+    if (k === "fc.weight" && old && old.shape[1] !== t.shape[1]) {
+      if (config.head !== "flatten" || old.shape[1] !== config.widths.at(-1)) throw new RangeError(`fc.weight [${old.shape.join(", ")}] does not fit [${t.shape.join(", ")}]`);
+      weights.set(k, meanHeadAsFlatten(old, faceNetFinalSide(config)));
+      changes.push("fc: mean head -> flatten head");
+    } else if (old) {
+      if (old.shape.join() !== t.shape.join()) throw new RangeError(`${k}: trained [${old.shape.join(", ")}], config [${t.shape.join(", ")}]`);
+      weights.set(k, old);
+    } else {
+      const block = /^(stages\.\d+\.blocks\.\d+)\./.exec(k)?.[1];
+      if (!block) throw new RangeError(`${k}: not in the trained net, and not part of a residual block`);
+      if (k === `${block}.b.norm.weight`) weights.set(k, HostTensor.f32(t.shape));
+      else if (k === `${block}.b.norm.bias`) weights.set(k, HostTensor.f32(t.shape, new Array<number>(t.size).fill(epsilon)));
+      else weights.set(k, t);
+      if (!changes.includes(`${block}: new`)) changes.push(`${block}: new`);
+    }
+  }
+  return { weights, changes };
+}
