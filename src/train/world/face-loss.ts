@@ -1,6 +1,8 @@
 /**
  * `face-loss`: the world's arcface-50 (computes PuLID's ID loss in training only). A different net from face-id
- * on purpose: four stages, global-average head, narrower first stage, its own seeds.
+ * on purpose: four stages, narrower first stage, its own seeds. Its head was a global average until 2026-12-02;
+ * the shipped net continued from those weights with the same function as a flatten head (tools/face-net-grow.ts),
+ * which can weigh where on the face a feature is.
  */
 import type { FaceNetConfig } from "../../models/world/face-net.ts";
 import { faceRecipe } from "./face-recipe.ts";
