@@ -16,14 +16,16 @@
  * - the states are the teacher's own from pure noise, which is what PuLID's Lightning branch rolls out, and the
  *   targets are solved for the sampler that rolls it out (v1's dpmpp_2m), multistep history included;
  * - full progressive distillation needs log2(teacher steps / 4) successive runs whose errors compound, over a
- *   60 minute budget; one round from a 12-step teacher keeps a single run;
+ *   60 minute budget; one round from a 12- or 32-step teacher keeps a single run (the shipped student: 450 steps
+ *   at substeps 3, then 450 at substeps 8; the base at 12 steps reads style 0.70, at 32 steps 0.76, and the
+ *   student follows its teacher);
  * - consistency distillation (LCM) predicts x_0 and samples with fresh noise per step (its own sampler); its
  *   bootstrapped targets need an EMA network and many timesteps where the 4 fixed ones suffice here;
  * - adversarial distillation (SDXL-Lightning's second stage) needs a discriminator the world does not have.
  * The alternative it is measured against: the base itself at 4 DPM++ 2M trailing steps (`pulid world eval
  * student` reports both).
  *
- * Cost per step: the teacher's rollouts (12 UNet calls at batch 16, both CFG branches of 8 prompts) plus one
+ * Cost per step: the teacher's rollouts (4 x substeps UNet calls at batch 16, both CFG branches of 8 prompts) plus one
  * training step at batch 32 (8 prompts x 4 steps). Measured with tools/time-world-diffusion.ts at load average
  * ~16 on the 2 cores: 3.7 s/step (first step ~30 s, compiling). Planned: 900 steps = 56 min at that rate.
  *
