@@ -17,8 +17,8 @@
  *   targets are solved for the sampler that rolls it out (v1's dpmpp_2m), multistep history included;
  * - full progressive distillation needs log2(teacher steps / 4) successive runs whose errors compound, over a
  *   60 minute budget; one round from a 12- or 32-step teacher keeps a single run (the shipped student: 450 steps
- *   at substeps 3, then 450 at substeps 8; the base at 12 steps reads style 0.70, at 32 steps 0.76, and the
- *   student follows its teacher);
+ *   at substeps 3; the base at 12 steps reads style 0.70, at 32 steps 0.76, and the student follows its teacher,
+ *   so substeps 8 is the better setting: README);
  * - consistency distillation (LCM) predicts x_0 and samples with fresh noise per step (its own sampler); its
  *   bootstrapped targets need an EMA network and many timesteps where the 4 fixed ones suffice here;
  * - adversarial distillation (SDXL-Lightning's second stage) needs a discriminator the world does not have.
