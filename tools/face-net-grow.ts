@@ -1,13 +1,12 @@
 /**
  * Continues a trained world face net at its recipe's current (larger) config: the same function to start with,
  * room to learn more (`growFaceNetWeights`: a mean head spread into a flatten head, near-identity residual blocks).
- *   node --import tsx tools/face-net-grow.ts <face-id|face-loss|face-metric> <checkpoint.safetensors|net.onnx> <out.safetensors>
+ *   node --import tsx tools/face-net-grow.ts <face-id|face-loss|face-metric> <checkpoint.safetensors|net.onnx|state dict> <out.safetensors>
  * The output is an `initFrom` for tools/world-train-continue.ts. A checkpoint's training-only parts (the
- * identity-attribute head) are kept; an ONNX file has none (they start fresh).
+ * identity-attribute head) are kept; a shipped file has none (they start fresh).
  */
-import { SafetensorsFile, saveSafetensors } from "../src/engine/io/safetensors.ts";
-import type { HostTensor } from "../src/engine/host-tensor.ts";
-import { readOnnxWeights } from "../src/nn/onnx-weights.ts";
+import { saveSafetensors } from "../src/engine/io/safetensors.ts";
+import { readInitWeights } from "../src/train/harness/init-from.ts";
 import { FaceNet, growFaceNetWeights, type FaceNetConfig } from "../src/models/world/face-net.ts";
 import { FACE_ID_NET } from "../src/train/world/face-id.ts";
 import { FACE_LOSS_NET } from "../src/train/world/face-loss.ts";
@@ -17,22 +16,11 @@ const CONFIGS: Record<string, FaceNetConfig> = { "face-id": FACE_ID_NET, "face-l
 const [model, from, out] = process.argv.slice(2);
 const config = model ? CONFIGS[model] : undefined;
 if (!config || !from || !out) {
-  console.error(`usage: face-net-grow.ts <${Object.keys(CONFIGS).join("|")}> <checkpoint.safetensors|net.onnx> <out.safetensors>`);
+  console.error(`usage: face-net-grow.ts <${Object.keys(CONFIGS).join("|")}> <checkpoint.safetensors|net.onnx|state dict> <out.safetensors>`);
   process.exit(2);
 }
-const f32 = (t: HostTensor) => (t.dtype === "float32" ? t : t.cast("float32"));
-/** Every tensor of the file, float32, keyed as in a checkpoint's model part (net.*, and the training-only parts). */
-function readAll(path: string): Map<string, HostTensor> {
-  if (path.endsWith(".onnx")) return new Map([...readOnnxWeights(path).tensors].map(([k, t]) => [k, f32(t)]));
-  const file = SafetensorsFile.open(path);
-  try {
-    return new Map(file.keys().filter((k) => k.startsWith("model/")).map((k) => [k.slice("model/".length), f32(file.read(k))]));
-  } finally {
-    file.close();
-  }
-}
 try {
-  const all = readAll(from);
+  const all = readInitWeights(from);
   const trained = new Map([...all].filter(([k]) => k.startsWith("net.")).map(([k, t]) => [k.slice(4), t]));
   const fresh = new FaceNet(config).initialize(0).bindNames().stateDict();
   const { weights, changes } = growFaceNetWeights(config, trained, fresh);

@@ -14,6 +14,7 @@ import { compile } from "../../engine/compile.ts";
 import { HostTensor } from "../../engine/host-tensor.ts";
 import { loadAutoencoderKL } from "../../models/vae/pretrained.ts";
 import { openArcFace } from "../../face/arcface-model.ts";
+import { cosine } from "../face-similarity.ts";
 import { rgbImage } from "../../face/rgb-image.ts";
 import { STYLES } from "../../world/attributes.ts";
 import { renderFace } from "../../world/render.ts";
@@ -33,7 +34,6 @@ export interface VaeEvalOptions {
 
 const EVAL_SEED = 9301;
 
-const dot = (a: Float32Array, b: Float32Array) => a.reduce((sum, v, k) => sum + v * b[k]!, 0);
 const median = (v: readonly number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
 const BATCH = 16;
 
@@ -82,13 +82,14 @@ export async function evalVae(dir: string, o: VaeEvalOptions): Promise<Record<st
             const lm = renders[i]!.landmarks;
             const embed = async (img: Uint8Array) => (await faceNet.embed(rgbImage(S, S, img), lm)).normed;
             const ea = await embed(a);
-            const c = dot(ea, await embed(b));
+            const c = cosine(ea, await embed(b));
             cos.push(c);
             const framing = framings[i]!;
-            cosByFraming.set(framing, [...(cosByFraming.get(framing) ?? []), c]);
+            if (!cosByFraming.has(framing)) cosByFraming.set(framing, []);
+            cosByFraming.get(framing)!.push(c);
             const noise = new Rng(hashSeed("vae-eval-noise", EVAL_SEED, s + i));
             const sd = Math.sqrt(mse);
-            noiseCos.push(dot(ea, await embed(a.map((v) => Math.round(Math.min(255, Math.max(0, v + sd * noise.normal())))))));
+            noiseCos.push(cosine(ea, await embed(a.map((v) => Math.round(Math.min(255, Math.max(0, v + sd * noise.normal())))))));
           }
         }
         o.onProgress?.(++done, (STYLES.length + 3) * (per / BATCH));
