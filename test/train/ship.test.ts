@@ -58,6 +58,17 @@ test("shipRun records the runs behind a run started from another run's checkpoin
   const again = await shipRun(g, "toy", models);
   assert.deepEqual(again.chain?.map((r) => r.steps), [100, 50, 20, 7, 9]);
   assert.equal(again.total_steps, 186);
+  // A chain that starts from a converted file (not a run, not the shipped weights) keeps the runs the shipped chain
+  // lists before the first run the two share (face-loss: a grown head, then two runs, then a third).
+  const models3 = join(root, "models3");
+  const p = run("p", 5, 2, join(root, "grown.safetensors"));
+  await shipRun(p, "toy", models3);
+  const m3 = JSON.parse(readFileSync(join(models3, "manifest.json"), "utf8"));
+  m3.models.toy.chain = [{ run: "older", steps: 40, wall_seconds: 20 }, { run: p, steps: 5, wall_seconds: 2 }];
+  writeFileSync(join(models3, "manifest.json"), JSON.stringify(m3));
+  const q = await shipRun(run("q", 6, 3, join(p, "checkpoint.safetensors")), "toy", models3);
+  assert.deepEqual(q.chain?.map((r) => r.steps), [40, 5, 6]);
+  assert.equal(q.total_wall_seconds, 25);
 });
 
 test("shipRun with float16 stores float32 safetensors tensors as float16 (other dtypes and files as exported)", async () => {

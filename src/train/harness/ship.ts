@@ -105,15 +105,17 @@ export async function shipRun(runDir: string, name: string, modelsDir: string, o
   };
   const m = readManifest(modelsDir);
   const { runs: chain, from } = runChain(runDir, rec.hyper);
-  // A run that started from the weights shipped for this model continues their chain.
+  // The shipped chain already lists what came before this one: a run from the weights shipped for this model
+  // continues their whole chain; a run that shares runs with it (shipped, then continued from its own checkpoint,
+  // or from a converted file such as a grown head) keeps what it lists before the first shared run.
   const prev = m.models[name];
-  // When runs of this chain were shipped in between (a run from the shipped file, shipped, then continued from its
-  // own checkpoint), the shipped chain already lists them: only the runs before them are added.
-  if (from && prev && Object.keys(prev.files).some((f) => resolve(modelsDir, f) === resolve(from))) {
-    const inChain = new Set(chain.map((c) => c.run));
+  if (prev) {
+    const inChain = new Set(chain.map((c) => resolve(c.run)));
     const before = prev.chain ?? [{ run: `${name} as shipped before`, steps: prev.steps, wall_seconds: prev.wall_seconds }];
-    const firstShared = before.findIndex((c) => inChain.has(c.run));
-    chain.unshift(...(firstShared < 0 ? before : before.slice(0, firstShared)));
+    const firstShared = before.findIndex((c) => inChain.has(resolve(c.run)));
+    const fromShipped = from !== undefined && Object.keys(prev.files).some((f) => resolve(modelsDir, f) === resolve(from));
+    if (firstShared >= 0) chain.unshift(...before.slice(0, firstShared));
+    else if (fromShipped) chain.unshift(...before);
   }
   if (chain.length > 1) {
     entry.chain = chain;
