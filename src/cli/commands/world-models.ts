@@ -3,7 +3,7 @@
  *
  *   pulid world train <model> [--out DIR] [--resume] [--steps N]
  *   pulid world ship <model> [--run DIR] [--models DIR]
- *   pulid world eval <model> [--model PATH] [--json] [--record]
+ *   pulid world eval <model> [--model PATH] [--samples N] [--json] [--record]
  */
 import { join } from "node:path";
 import { parseFlags, UsageError } from "../command.ts";
@@ -93,19 +93,25 @@ identities. Default weights: ${WORLD_MODELS_DIR}/. With --json the last line is 
 
 options:
   --model PATH   weights to measure instead of the shipped ones (e.g. runs/<model>/export/<file>)
+  --samples N    base and student: generated samples (default 256, a multiple of 16); the student is compared
+                 with the base's recorded bars only when they were measured on as many
   --json         print the result as one JSON object
   --record       write the result into ${WORLD_MODELS_DIR}/manifest.json as the model's bars`;
 
 export async function worldEval(argv: string[]): Promise<number> {
-  const { flags, positional } = parseFlags(argv, { strings: ["model"], booleans: ["json", "record"], maxPositional: 1 });
+  const { flags, positional } = parseFlags(argv, { strings: ["model", "samples"], booleans: ["json", "record"], maxPositional: 1 });
   if (flags.help) return (console.log(EVAL_HELP), 0);
+  const samples = flags.samples === undefined ? undefined : Number(flags.samples);
+  if (samples !== undefined && !(Number.isInteger(samples) && samples >= 16 && samples % 16 === 0)) throw new UsageError(`--samples must be a positive multiple of 16, got '${flags.samples}'`);
   const name = positional[0];
   if (!name) throw new UsageError(`world eval needs a model name (${Object.keys(WORLD_EVALS).join(", ")})`);
   const ev = WORLD_EVALS[name];
   if (!ev) throw new UsageError(`unknown model '${name}' (known: ${Object.keys(WORLD_EVALS).join(", ")})`);
+  if (samples !== undefined && name !== "base" && name !== "student") throw new UsageError(`--samples applies to base and student, not ${name}`);
   let bar: Progress | null = null;
   const r = await ev.run({
     model: typeof flags.model === "string" ? flags.model : undefined,
+    samples,
     onProgress: (done, total) => {
       bar ??= new Progress(`eval ${name}`, total);
       bar.tick(1);
