@@ -25,6 +25,9 @@ const skip = !(existsSync(ADAPTER) && existsSync(STUDENT)) && "the world adapter
  * -0.044 / -0.161, city -0.059 / -0.287, watercolour 0.390 / 0.167, comic -0.120 / no face. Read by face-metric's
  * eighth run (hard negatives): beach 0.087 / -0.134, city -0.000 / -0.249, watercolour 0.219 / -0.017, comic -0.184 /
  * no face. An adapter retrained on face-id's fifth run was no better over 3 persons x 2 seeds (README).
+ * With the 32-step-teacher student and an adapter retrained on it and on face-id's eighth run (2026-12-02): beach
+ * 0.060 / -0.059, city 0.087 / -0.378, watercolour 0.181 / -0.035, comic -0.177 / -0.274 (with above without on all
+ * four; the same adapter's gain on `pulid eval --quick --persons 8` is +0.107, on these prompts about +0.03).
  * Remove `todo` when a retrained base and adapter pass.
  */
 const todo = "the shipped world base draws faces without features; the demo does not show the person yet";
