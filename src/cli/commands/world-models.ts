@@ -6,11 +6,11 @@
  *   pulid world eval <model> [--model PATH] [--samples N] [--json] [--record]
  */
 import { join } from "node:path";
-import { parseFlags, UsageError } from "../command.ts";
+import { numberFlag, parseFlags, UsageError } from "../command.ts";
 import { Progress } from "../progress.ts";
 import { WORLD_RECIPES } from "../../train/world/index.ts";
 import { trainRecipe, RUN_FILES } from "../../train/harness/train-loop.ts";
-import { WORLD_EVALS, WORLD_MODELS_DIR } from "../../eval/world/index.ts";
+import { GENERATION_EVAL_BATCH, WORLD_EVALS, WORLD_MODELS_DIR } from "../../eval/world/index.ts";
 import { recordBars, shipRun } from "../../train/harness/ship.ts";
 import { stopOnSigint } from "../stop-on-sigint.ts";
 
@@ -101,13 +101,13 @@ options:
 export async function worldEval(argv: string[]): Promise<number> {
   const { flags, positional } = parseFlags(argv, { strings: ["model", "samples"], booleans: ["json", "record"], maxPositional: 1 });
   if (flags.help) return (console.log(EVAL_HELP), 0);
-  const samples = flags.samples === undefined ? undefined : Number(flags.samples);
-  if (samples !== undefined && !(Number.isInteger(samples) && samples >= 16 && samples % 16 === 0)) throw new UsageError(`--samples must be a positive multiple of 16, got '${flags.samples}'`);
+  const samples = numberFlag(flags, "samples", GENERATION_EVAL_BATCH, 65536);
+  if (samples !== undefined && samples % GENERATION_EVAL_BATCH !== 0) throw new UsageError(`--samples must be a multiple of ${GENERATION_EVAL_BATCH} (the evaluation's batch), got '${flags.samples}'`);
   const name = positional[0];
   if (!name) throw new UsageError(`world eval needs a model name (${Object.keys(WORLD_EVALS).join(", ")})`);
   const ev = WORLD_EVALS[name];
   if (!ev) throw new UsageError(`unknown model '${name}' (known: ${Object.keys(WORLD_EVALS).join(", ")})`);
-  if (samples !== undefined && name !== "base" && name !== "student") throw new UsageError(`--samples applies to base and student, not ${name}`);
+  if (samples !== undefined && !ev.sampled) throw new UsageError(`--samples applies to the generation evaluations (${Object.keys(WORLD_EVALS).filter((n) => WORLD_EVALS[n]!.sampled).join(", ")}), not ${name}`);
   let bar: Progress | null = null;
   const r = await ev.run({
     model: typeof flags.model === "string" ? flags.model : undefined,

@@ -52,7 +52,9 @@ export interface GenerationEvalOptions {
 }
 
 const EVAL_SEED = 9201;
-const BATCH = 16;
+/** Samples per batch; a sample count is rounded up to a multiple of it. */
+export const GENERATION_EVAL_BATCH = 16;
+const BATCH = GENERATION_EVAL_BATCH;
 const CATEGORIES = [...(Object.keys(ATTRIBUTE_VALUES) as ScalarAttributeKey[]), "accessories"] as const;
 
 /** Prompt i of the evaluation: a held-out attribute set and its complete caption. */

@@ -7,6 +7,7 @@ import { evalClip } from "./clip-eval.ts";
 import { evalJudge } from "./judge-eval.ts";
 import { evalVae } from "./vae-eval.ts";
 import { evalGeneration } from "./generation-eval.ts";
+export { GENERATION_EVAL_BATCH } from "./generation-eval.ts";
 import { readManifest } from "../../train/harness/ship.ts";
 import { LIGHTNING_UNET } from "../../pulid/layout.ts";
 
@@ -23,6 +24,8 @@ export interface WorldEvalRun {
 
 export interface WorldEval {
   run(o: WorldEvalRun): Promise<Record<string, unknown>>;
+  /** The evaluation generates images and takes `WorldEvalRun.samples` (base, student). */
+  sampled?: boolean;
   /** The issue's bars, each a readable line and a check on the result. */
   bars: { text: string; pass(r: Record<string, unknown>): boolean }[];
 }
@@ -99,11 +102,13 @@ export const WORLD_EVALS: Record<string, WorldEval> = {
   },
   base: {
     // --model: another SDXL folder (e.g. runs/base/export/sdxl).
+    sampled: true,
     run: (o) => evalGeneration({ folder: o.model ?? join(WORLD_MODELS_DIR, "sdxl"), ...BASE_EVAL, samples: o.samples, perception: WORLD_MODELS_DIR, onProgress: o.onProgress }),
     bars: generationBars,
   },
   student: {
     // --model: another Lightning UNet file (e.g. runs/student/export/sdxl_lightning_4step_unet.safetensors).
+    sampled: true,
     async run(o) {
       const folder = join(WORLD_MODELS_DIR, "sdxl");
       const unetFile = o.model ?? join(WORLD_MODELS_DIR, LIGHTNING_UNET.path);
