@@ -40,11 +40,15 @@ export interface SessionOptions {
 
 export type GraphOptimization = "disabled" | "basic" | "extended" | "all";
 
+/** The level PULID_ORT_OPT asks for, or undefined when the environment does not set a known one. */
+export function envOptimization(): GraphOptimization | undefined {
+  const env = process.env.PULID_ORT_OPT;
+  return env === "disabled" || env === "basic" || env === "extended" || env === "all" ? env : undefined;
+}
+
 /** The optimisation level a session with `opts` gets. */
 export function optimizationOf(opts: SessionOptions): GraphOptimization {
-  if (opts.graphOptimization) return opts.graphOptimization;
-  const env = process.env.PULID_ORT_OPT;
-  return env === "disabled" || env === "basic" || env === "extended" ? env : "all";
+  return opts.graphOptimization ?? envOptimization() ?? "all";
 }
 
 function threadsOf(opts: SessionOptions): number | undefined {

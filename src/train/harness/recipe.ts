@@ -9,6 +9,7 @@
 import type { Module } from "../../nn/module.ts";
 import type { Tensor } from "../../engine/tensor.ts";
 import type { HostTensor } from "../../engine/host-tensor.ts";
+import type { SessionOptions } from "../../engine/session.ts";
 
 /** Hyper-parameters every recipe has; recipes add their own keys. All JSON-able: they are written to recipe.json. */
 export interface BaseHyper {
@@ -73,4 +74,6 @@ export interface Recipe<H extends BaseHyper = BaseHyper> {
   dispose?(): Promise<void>;
   /** Writes the shipped files for a trained model into `dir`; returns their paths. */
   export(model: Module, h: H, dir: string): Promise<string[]>;
+  /** ONNX Runtime options of the training step's session (default: the engine's defaults). */
+  stepSession?(h: H): SessionOptions;
 }

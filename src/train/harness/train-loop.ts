@@ -102,7 +102,7 @@ export async function trainRecipe<H extends BaseHyper>(recipe: Recipe<H>, o: Tra
 
   const g = recipe.graph(model, h);
   const metricNames = Object.keys(g.metrics ?? {});
-  const trainStep = new TrainStep(model, g.inputs, g.loss, metricNames.map((k) => g.metrics![k]!));
+  const trainStep = new TrainStep(model, g.inputs, g.loss, metricNames.map((k) => g.metrics![k]!), recipe.stepSession?.(h));
   const t0 = performance.now();
   const wall = () => wallBefore + (performance.now() - t0) / 1000;
   const save = () => saveCheckpoint(paths.ckpt, { model, optimizer: opt, ema, step, extra: { state, wallSeconds: wall(), recipe: recipe.name } });

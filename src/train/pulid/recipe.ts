@@ -20,6 +20,7 @@ import { buildStageGraph, type PulidFrozen, type StageSettings } from "./stage-g
 import { orderFeeds, type StageData } from "./stage-data.ts";
 import { ADAPTER_FILES } from "../../pulid/layout.ts";
 import { SampleGrid, SAMPLE_DATA_STEP } from "./samples.ts";
+import { envOptimization } from "../../engine/session.ts";
 
 /** Every hyper-parameter of a PuLID stage (recorded in recipe.json). */
 export interface PulidHyper extends BaseHyper, StageSettings {
@@ -123,6 +124,11 @@ export function pulidRecipe(source: PulidSource, defaults: Partial<PulidHyper> =
       await g?.dispose();
       await source.dispose?.();
     },
+    // ONNX Runtime's optimiser off unless PULID_ORT_OPT says otherwise: with it on, creating the step's session
+    // grows ~quadratically with the graph (the guard on 16-bit weight casts, engine/session.ts). Measured
+    // 2026-12-02: a world stage-2 step compiled in 41 s with it and 5 s without, then ran 0.78 vs 0.81 s a step
+    // (even at ~1,200 steps); the tiny --config sdxl test's single step went from 140 s to 25 s.
+    stepSession: () => ({ graphOptimization: envOptimization() ?? "disabled" }),
     async export(model, _h, dir) {
       const path = join(dir, ADAPTER_EXPORT);
       await saveAdapter(model as PulidAdapter, path);

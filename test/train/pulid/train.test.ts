@@ -155,3 +155,19 @@ test("pulid train: one-line refusals, and a tiny naive-ID-loss run that exports 
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test("the training step's session runs without ONNX Runtime's optimiser unless PULID_ORT_OPT asks for a level", () => {
+  const recipe = pulidRecipe(tinySource());
+  const saved = process.env.PULID_ORT_OPT;
+  try {
+    delete process.env.PULID_ORT_OPT;
+    assert.deepEqual(recipe.stepSession?.(recipe.defaults), { graphOptimization: "disabled" });
+    process.env.PULID_ORT_OPT = "all";
+    assert.deepEqual(recipe.stepSession?.(recipe.defaults), { graphOptimization: "all" });
+    process.env.PULID_ORT_OPT = "no-such-level";
+    assert.deepEqual(recipe.stepSession?.(recipe.defaults), { graphOptimization: "disabled" });
+  } finally {
+    if (saved === undefined) delete process.env.PULID_ORT_OPT;
+    else process.env.PULID_ORT_OPT = saved;
+  }
+});
