@@ -55,6 +55,11 @@ export interface VaeHyper extends BaseHyper {
   decoderOnly: boolean;
   /** A VAE run's checkpoint.safetensors to start from (a second schedule, e.g. decoder-only). */
   initFrom?: string;
+  /**
+   * Resnets per encoder level (the decoder has one more), 1 for the first VAE. A deeper VAE starts from a shallower
+   * one's weights grown by `tools/vae-grow.ts` (the same function to start with).
+   */
+  layersPerBlock: number;
 }
 
 export const WORLD_VAE_CONFIG: AutoencoderKLConfig = {
@@ -68,14 +73,17 @@ export const WORLD_VAE_CONFIG: AutoencoderKLConfig = {
   scaling_factor: 1,
 };
 
+/** The config a run trains and exports: the world VAE at the run's depth. */
+export const vaeConfig = (h: Pick<VaeHyper, "layersPerBlock">): AutoencoderKLConfig => ({ ...WORLD_VAE_CONFIG, layers_per_block: h.layersPerBlock });
+
 export const vaeRecipe: Recipe<VaeHyper> = {
   name: "vae",
   summary: "the world's SDXL VAE: AutoencoderKL, 64x64 -> 4x16x16 latents",
   defaults: {
     steps: 1000, batch: 16, lr: 1e-3, warmup: 100, minLrRatio: 0.05, weightDecay: 0, clip: 1, seed: 44, dataSeed: 404,
-    checkpointEvery: 100, photoShare: 0.4, klWeight: 1e-6, scalingImages: 256, faceWeight: 0, decoderOnly: false,
+    checkpointEvery: 100, photoShare: 0.4, klWeight: 1e-6, scalingImages: 256, faceWeight: 0, decoderOnly: false, layersPerBlock: 1,
   },
-  createModel: (h) => new VaeTrainer(WORLD_VAE_CONFIG, h.initFrom ?? "", h.decoderOnly),
+  createModel: (h) => new VaeTrainer(vaeConfig(h), h.initFrom ?? "", h.decoderOnly),
   graph(model, h) {
     const vae = model as AutoencoderKL;
     const x = input("images", [h.batch, 3, WORLD_SIZE, WORLD_SIZE]);
@@ -108,7 +116,7 @@ export const vaeRecipe: Recipe<VaeHyper> = {
     const out = join(dir, "sdxl", "vae");
     mkdirSync(out, { recursive: true });
     const cfgPath = join(out, "config.json");
-    writeFileAtomicSync(cfgPath, JSON.stringify({ _class_name: "AutoencoderKL", ...WORLD_VAE_CONFIG, scaling_factor: stats.scaling, latents_mean: stats.mean, latents_std: stats.std }, null, 2) + "\n");
+    writeFileAtomicSync(cfgPath, JSON.stringify({ _class_name: "AutoencoderKL", ...vaeConfig(h), scaling_factor: stats.scaling, latents_mean: stats.mean, latents_std: stats.std }, null, 2) + "\n");
     const weights = join(out, "diffusion_pytorch_model.safetensors");
     const tensors = new Map([...vae.stateDict()].map(([k, v]) => [k, v.cast("float16")] as const));
     await saveSafetensors(weights, tensors);
