@@ -5,7 +5,9 @@
  * The output is an `initFrom` for tools/world-train-continue.ts. A checkpoint's training-only parts (the
  * identity-attribute head) are kept; a shipped file has none (they start fresh).
  */
+import { resolve } from "node:path";
 import { saveSafetensors } from "../src/engine/io/safetensors.ts";
+import { DERIVED_FROM } from "../src/train/harness/ship.ts";
 import { readInitWeights } from "../src/train/harness/init-from.ts";
 import { FaceNet, growFaceNetWeights, type FaceNetConfig } from "../src/models/world/face-net.ts";
 import { FACE_ID_NET } from "../src/train/world/face-id.ts";
@@ -25,7 +27,7 @@ try {
   const fresh = new FaceNet(config).initialize(0).bindNames().stateDict();
   const { weights, changes } = growFaceNetWeights(config, trained, fresh);
   const others = [...all].filter(([k]) => !k.startsWith("net."));
-  await saveSafetensors(out, new Map([...[...weights].map(([k, t]) => [`net.${k}`, t] as const), ...others]));
+  await saveSafetensors(out, new Map([...[...weights].map(([k, t]) => [`net.${k}`, t] as const), ...others]), { [DERIVED_FROM]: resolve(from) });
   console.log(`${out}: ${changes.length ? changes.join("; ") : "nothing to grow (the same config)"}`);
 } catch (e) {
   console.error(`${from}: ${(e as Error).message}`);

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { shipRun, readManifest } from "../../src/train/harness/ship.ts";
+import { shipRun, readManifest, DERIVED_FROM } from "../../src/train/harness/ship.ts";
 import { HostTensor } from "../../src/engine/host-tensor.ts";
 import { SafetensorsFile, saveSafetensors } from "../../src/engine/io/safetensors.ts";
 
@@ -69,6 +69,32 @@ test("shipRun records the runs behind a run started from another run's checkpoin
   const q = await shipRun(run("q", 6, 3, join(p, "checkpoint.safetensors")), "toy", models3);
   assert.deepEqual(q.chain?.map((r) => r.steps), [40, 5, 6]);
   assert.equal(q.total_wall_seconds, 25);
+});
+
+test("shipRun follows a converted file back to what it was made from (derived_from): a grown copy of the shipped weights continues their chain", async () => {
+  const root = mkdtempSync(join(tmpdir(), "ship-derived-"));
+  const models = join(root, "models");
+  const run = (name: string, steps: number, initFrom?: string) => {
+    const dir = join(root, name);
+    mkdirSync(join(dir, "export"), { recursive: true });
+    writeFileSync(join(dir, "recipe.json"), JSON.stringify({ recipe: "toy", hyper: { dataSeed: 1, ...(initFrom ? { initFrom } : {}) } }));
+    writeFileSync(join(dir, "log.jsonl"), JSON.stringify({ step: steps, loss: 1, t: steps }) + "\n");
+    writeFileSync(join(dir, "export", "w.safetensors"), name);
+    return dir;
+  };
+  await shipRun(run("a", 100), "toy", models);
+  // Grown twice from the shipped file (as tools/vae-grow.ts writes it), then trained and shipped.
+  const once = join(root, "grown.safetensors");
+  const twice = join(root, "grown-again.safetensors");
+  await saveSafetensors(once, { w: HostTensor.f32([1]) }, { [DERIVED_FROM]: join(models, "w.safetensors") });
+  await saveSafetensors(twice, { w: HostTensor.f32([1]) }, { [DERIVED_FROM]: once });
+  const e = await shipRun(run("b", 30, twice), "toy", models);
+  assert.deepEqual(e.chain?.map((r) => [r.run, r.steps]), [["toy as shipped before", 100], [join(root, "b"), 30]]);
+  // Without the metadata the grown file is a stranger: the run stands alone.
+  const plain = join(root, "plain.safetensors");
+  await saveSafetensors(plain, { w: HostTensor.f32([1]) });
+  const f = await shipRun(run("c", 7, plain), "toy", models);
+  assert.equal(f.chain, undefined);
 });
 
 test("shipRun with float16 stores float32 safetensors tensors as float16 (other dtypes and files as exported)", async () => {

@@ -138,8 +138,8 @@ function runChain(runDir: string, hyper: Record<string, unknown>): { runs: { run
   for (let guard = 0; guard < 32; guard++) {
     const last = readLog(join(dir, RUN_FILES.log)).at(-1);
     out.unshift({ run: dir, steps: last?.step ?? 0, wall_seconds: Number(last?.t ?? 0) });
-    const from = h.initFrom;
-    if (typeof from !== "string" || !from) break;
+    if (typeof h.initFrom !== "string" || !h.initFrom) break;
+    const from = convertedFrom(h.initFrom);
     const recipe = join(dirname(from), RUN_FILES.recipe);
     if (!from.endsWith(RUN_FILES.checkpoint) || !existsSync(recipe)) return { runs: out, from };
     dir = dirname(from);
@@ -147,6 +147,29 @@ function runChain(runDir: string, hyper: Record<string, unknown>): { runs: { run
   }
   return { runs: out };
 }
+
+/**
+ * The file `path` was converted from, following converted files back to the first that is not one (a grown net
+ * records its source as `derived_from` in its safetensors metadata: `tools/vae-grow.ts`, `tools/face-net-grow.ts`).
+ */
+function convertedFrom(path: string): string {
+  for (let guard = 0; guard < 32 && path.endsWith(".safetensors") && existsSync(path); guard++) {
+    let source: string | undefined;
+    try {
+      const f = SafetensorsFile.open(path);
+      source = f.metadata[DERIVED_FROM];
+      f.close();
+    } catch {
+      break; // not a readable safetensors file: nothing recorded, so it is where the chain starts
+    }
+    if (!source) break;
+    path = source;
+  }
+  return path;
+}
+
+/** Safetensors metadata key of a converted weights file: the absolute path of the file it was made from. */
+export const DERIVED_FROM = "derived_from";
 
 /** Every file under `dir`, as paths relative to it ("/"-separated), sorted. */
 function listFiles(dir: string): string[] {
