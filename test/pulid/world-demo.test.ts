@@ -28,9 +28,9 @@ const skip = !(existsSync(ADAPTER) && existsSync(STUDENT)) && "the world adapter
  * With the 32-step-teacher student and an adapter retrained on it and on face-id's eighth run (2026-12-02): beach
  * 0.060 / -0.059, city 0.087 / -0.378, watercolour 0.181 / -0.035, comic -0.177 / -0.274 (with above without on all
  * four; the same adapter's gain on `pulid eval --quick --persons 8` is +0.107, on these prompts about +0.03).
- * With the VAE decoder trained 3,000 steps further (2026-12-02, PSNR 26.1 -> 26.7 dB; latents unchanged): beach
- * 0.042 / -0.068, city 0.057 / -0.198, watercolour 0.476 / -0.216, comic -0.022 / 0.103 (quick-bench gain +0.118;
- * over 3 persons x 2 seeds x these prompts the mean is -0.002 with / 0.040 without, from 0.003 / -0.027).
+ * With the VAE decoder trained 6,000 steps further (2026-12-02, PSNR 26.1 -> 27.1 dB; latents unchanged): beach
+ * 0.101 / -0.002, city 0.120 / -0.145, watercolour 0.516 / -0.194, comic -0.018 / 0.178 (quick-bench gain +0.158;
+ * over 3 persons x 2 seeds x these prompts the mean is 0.029 with / 0.022 without, from 0.003 / -0.027).
  * Remove `todo` when a retrained base and adapter pass.
  */
 const todo = "the shipped world base draws faces without features; the demo does not show the person yet";
