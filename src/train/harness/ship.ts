@@ -128,8 +128,9 @@ export async function shipRun(runDir: string, name: string, modelsDir: string, o
 }
 
 /**
- * The runs behind `runDir`, following hyper.initFrom through run folders' checkpoints, first run first; `from` is
- * the first run's initFrom when that is not a run's checkpoint (e.g. a shipped file).
+ * The runs behind `runDir`, following hyper.initFrom through converted files (`convertedFrom`) and run folders'
+ * checkpoints, first run first; `from` is where the first run's weights came from when that is not a run's
+ * checkpoint (e.g. a shipped file, or the shipped file a grown copy was made from).
  */
 function runChain(runDir: string, hyper: Record<string, unknown>): { runs: { run: string; steps: number; wall_seconds: number }[]; from?: string } {
   const out: { run: string; steps: number; wall_seconds: number }[] = [];
