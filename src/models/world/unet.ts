@@ -33,3 +33,18 @@ export const WORLD_UNET_CONFIG: UNet2DConditionConfig = {
   addition_time_embed_dim: WORLD_TIME_EMBED_DIM,
   projection_class_embeddings_input_dim: WORLD_TEXT_WIDTH + 6 * WORLD_TIME_EMBED_DIM,
 };
+
+/**
+ * `config` with cross-attention at its highest resolution too (the first down block and the last up block become
+ * CrossAttnDownBlock2D / CrossAttnUpBlock2D, SD 1.5's layout; every other field unchanged). Why the world may
+ * want it where SDXL has none: a world face spans about 4x4 cells of the 16x16 latent and 2x2 of the first
+ * attention level below it, so without attention at 16x16 the text and PuLID's ID tokens (which enter only
+ * through attn2) reach a face at 2x2 granularity. SDXL's faces span tens of cells at its first attention level.
+ */
+export function withTopAttention(config: UNet2DConditionConfig): UNet2DConditionConfig {
+  const down = [...config.down_block_types];
+  const up = [...config.up_block_types];
+  down[0] = "CrossAttnDownBlock2D";
+  up[up.length - 1] = "CrossAttnUpBlock2D";
+  return { ...config, down_block_types: down, up_block_types: up };
+}

@@ -33,7 +33,7 @@ import type { UNet2DConditionConfig } from "../../models/unet/config.ts";
 import { loadAutoencoderKL } from "../../models/vae/pretrained.ts";
 import { sdxlAddTimeIds } from "../../models/sdxl/text-conditioning.ts";
 import { SDXL_SCHEDULER_CONFIG } from "../../models/sdxl/random-folder.ts";
-import { WORLD_UNET_CONFIG } from "../../models/world/unet.ts";
+import { WORLD_UNET_CONFIG, withTopAttention } from "../../models/world/unet.ts";
 import type { BaseHyper, Recipe } from "../harness/recipe.ts";
 import { TrainSchedule } from "../diffusion/train-schedule.ts";
 import { FrozenLatentEncoder, FrozenTextEncoder, sdxlEncodersFrom } from "../diffusion/frozen-encoders.ts";
@@ -71,6 +71,16 @@ export interface UNetBaseHyper extends BaseHyper {
    * mean picture (measured on the fifth base: x0 MSE 1.9 at t = 999, worse than predicting zeros). 0 or absent = off.
    */
   vLossCap?: number;
+  /**
+   * Cross-attention at the 16x16 level too (`withTopAttention`; a departure from SDXL's layout, see there). A run
+   * from a UNet without it starts from its grown copy (tools/unet-grow.ts), whose new blocks are identities.
+   */
+  topAttention?: boolean;
+}
+
+/** The UNet config a run of `spec` trains: the spec's, with top-level attention when the hyper asks for it. */
+export function unetConfigOf(config: UNet2DConditionConfig, h: { topAttention?: boolean }): UNet2DConditionConfig {
+  return h.topAttention ? withTopAttention(config) : config;
 }
 
 /** The UNet a recipe trains, optionally starting from a checkpoint's weights (prefix "model/") or a UNet file's. */
@@ -134,7 +144,7 @@ export function unetBaseRecipe(spec: UNetRecipeSpec<UNetBaseHyper>): Recipe<UNet
     name: spec.name,
     summary: "the world's SDXL base UNet: epsilon prediction on SDXL's schedule, text_time conditioning, caption dropout",
     defaults: spec.defaults,
-    createModel: (h) => new InitUNet(c, h.initFrom ?? ""),
+    createModel: (h) => new InitUNet(unetConfigOf(c, h), h.initFrom ?? ""),
     graph(model, h) {
       const cross = Array.isArray(c.cross_attention_dim) ? c.cross_attention_dim[0]! : c.cross_attention_dim;
       const pooled = c.projection_class_embeddings_input_dim! - 6 * c.addition_time_embed_dim!;
@@ -166,7 +176,7 @@ export function unetBaseRecipe(spec: UNetRecipeSpec<UNetBaseHyper>): Recipe<UNet
       if (f) await Promise.all([f.latent.dispose(), f.text.dispose()]);
     },
     export(model, h, dir) {
-      return writeSdxlFolder(join(dir, "sdxl"), model as UNet2DConditionModel, c, { textEncoder: h.textEncoder, tokenizer: h.tokenizer, vae: h.vae });
+      return writeSdxlFolder(join(dir, "sdxl"), model as UNet2DConditionModel, unetConfigOf(c, h), { textEncoder: h.textEncoder, tokenizer: h.tokenizer, vae: h.vae });
     },
   };
 }

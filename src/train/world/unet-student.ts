@@ -47,7 +47,7 @@ import { epsLossGraph } from "../diffusion/eps-loss.ts";
 import { TeacherTrajectories } from "../diffusion/teacher-trajectories.ts";
 import { segmentTargets } from "../diffusion/segment-targets.ts";
 import { writeUNetFile } from "../diffusion/sdxl-export.ts";
-import { InitUNet, worldTimeIds, type UNetRecipeSpec } from "./unet-base.ts";
+import { InitUNet, unetConfigOf, worldTimeIds, type UNetRecipeSpec } from "./unet-base.ts";
 import { worldCaptions } from "./unet-data.ts";
 import { CLIP_CONTEXT } from "./clip-data.ts";
 
@@ -62,6 +62,8 @@ export interface UNetStudentHyper extends BaseHyper {
   captionDropout: number;
   /** Start from another run's checkpoint (prefix model/) instead of the teacher's UNet ("" = the teacher). */
   initFrom?: string;
+  /** Cross-attention at the 16x16 level too (the teacher's layout must have it: `withTopAttention`). */
+  topAttention?: boolean;
 }
 
 export const WORLD_STUDENT_DEFAULTS: UNetStudentHyper = {
@@ -102,7 +104,7 @@ export function unetStudentRecipe(spec: UNetRecipeSpec<UNetStudentHyper>): Recip
     summary: "the world's SDXL-Lightning: a 4-step UNet distilled from the base on its own DPM++ 2M trajectories",
     defaults: spec.defaults,
     createModel: (h) =>
-      new InitUNet(c, h.initFrom || join(h.teacher, "unet", "diffusion_pytorch_model.safetensors")),
+      new InitUNet(unetConfigOf(c, h), h.initFrom || join(h.teacher, "unet", "diffusion_pytorch_model.safetensors")),
     graph(model, h) {
       if (h.batch % h.studentSteps !== 0) throw new PulidError("bad_hyper", `${spec.name}: batch ${h.batch} must be a multiple of studentSteps ${h.studentSteps} (each prompt gives one state per step)`);
       const cross = Array.isArray(c.cross_attention_dim) ? c.cross_attention_dim[0]! : c.cross_attention_dim;

@@ -10,9 +10,8 @@
  * whose input and output widths become equal loses it), so only a uniform widening of every level preserves the
  * function, and that doubles the 16x16 level's weights beyond the shipped folder's 40 MB budget.
  */
-import { HostTensor } from "../../engine/host-tensor.ts";
-
-const NEW_RESNET = /^((?:encoder\.down_blocks|decoder\.up_blocks)\.\d+\.resnets\.\d+)\./;
+import type { HostTensor } from "../../engine/host-tensor.ts";
+import { growWeights } from "../harness/grow-weights.ts";
 
 /**
  * The weights of a VAE with one more resnet per level, from `trained` (the smaller config's weights) and `fresh`
@@ -20,23 +19,10 @@ const NEW_RESNET = /^((?:encoder\.down_blocks|decoder\.up_blocks)\.\d+\.resnets\
  * key is missing or mis-shaped in the larger config, or when a new key is not part of an added resnet.
  */
 export function growVaeWeights(trained: ReadonlyMap<string, HostTensor>, fresh: ReadonlyMap<string, HostTensor>): { weights: Map<string, HostTensor>; added: string[] } {
-  const weights = new Map<string, HostTensor>();
-  const added = new Set<string>();
-  for (const k of trained.keys()) if (!fresh.has(k)) throw new RangeError(`${k}: trained, but not in the grown config`);
-  for (const [k, t] of fresh) {
-    const old = trained.get(k);
-    if (old) {
-      if (old.shape.join() !== t.shape.join()) throw new RangeError(`${k}: trained [${old.shape.join(", ")}], grown config [${t.shape.join(", ")}]`);
-      weights.set(k, old);
-      continue;
-    }
-    const block = NEW_RESNET.exec(k)?.[1];
-    if (!block) throw new RangeError(`${k}: not in the trained VAE, and not part of an added resnet`);
-    if ([...trained.keys()].some((o) => o.startsWith(`${block}.`))) throw new RangeError(`${k}: ${block} is trained, yet lacks this weight`);
-    if (k.startsWith(`${block}.conv_shortcut.`)) throw new RangeError(`${block}: an added resnet must keep its width (no shortcut conv)`);
-    // The zero conv2 makes the block the identity; the rest keeps its fresh initialisation so it can learn.
-    weights.set(k, k === `${block}.conv2.weight` || k === `${block}.conv2.bias` ? HostTensor.f32(t.shape) : t);
-    added.add(block);
-  }
-  return { weights, added: [...added] };
+  return growWeights(trained, fresh, {
+    block: /^((?:encoder\.down_blocks|decoder\.up_blocks)\.\d+\.resnets\.\d+)\./,
+    zero: ["conv2.weight", "conv2.bias"],
+    refuse: (block, k) => (k.startsWith(`${block}.conv_shortcut.`) ? "an added resnet must keep its width (no shortcut conv)" : undefined),
+    what: "an added resnet",
+  });
 }
