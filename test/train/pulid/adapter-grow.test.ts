@@ -21,7 +21,7 @@ import { PulidAdapter } from "../../../src/train/pulid/adapter.ts";
 
 const grownConfig = withTopAttention(TINY_SDXL_UNET_CONFIG);
 const rng = new Rng(9);
-const normal = (shape: number[]) => new HostTensor("float32", shape, rng.fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1))));
+const normal = (shape: readonly number[]) => new HostTensor("float32", shape, rng.fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1))));
 const values = [normal([2, 4, 16, 16]), new HostTensor("float32", [2], Float32Array.of(999, 400)), normal([2, 7, 32]), normal([2, 24]), normal([2, 6]), normal([2, 5, 32])];
 
 async function predict(unet: UNet2DConditionModel, select: (id: ReturnType<typeof input>) => ProcessorSelector): Promise<Float32Array> {
