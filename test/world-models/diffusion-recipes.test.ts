@@ -157,6 +157,49 @@ test("with minSnrGamma and vLossCap each sample's MSE is weighted min(SNR, gamma
   }
 });
 
+test("with faceWeight each latent cell's error weighs 1 + faceWeight x the grown face box's share of it", async () => {
+  const p = await parts();
+  const recipe = tinyBase();
+  const h: UNetBaseHyper = { ...recipe.defaults, ...p, batch: 2, faceWeight: 4 };
+  const model = recipe.createModel(h).initialize(h.seed) as UNet2DConditionModel;
+  const g = recipe.graph(model, h);
+  try {
+    const feeds = await recipe.batch(0, h);
+    assert.equal(feeds.length, 7, "a face_cells input follows the six of the plain loss");
+    const boxes = captionedImages("train", h.dataSeed, 0, 2, { photoShare: h.photoShare, dropout: h.captionDropout }).faceBoxes;
+    // Independently: a latent cell is 4x4 pixels; the box grows by a quarter of its width and height per side.
+    const share = (b: readonly number[], i: number, j: number) => {
+      const [gx, gy] = [(b[2]! - b[0]!) / 4, (b[3]! - b[1]!) / 4];
+      const ox = Math.max(0, Math.min(b[2]! + gx, 4 * j + 4) - Math.max(b[0]! - gx, 4 * j));
+      const oy = Math.max(0, Math.min(b[3]! + gy, 4 * i + 4) - Math.max(b[1]! - gy, 4 * i));
+      return (ox * oy) / 16;
+    };
+    const cells = Float64Array.from({ length: 2 * 256 }, (_, k) => share(boxes[Math.floor(k / 256)]!, Math.floor((k % 256) / 16), k % 16));
+    assert.ok(maxAbs(feeds[6]!.data as Float32Array, cells) < 1e-6, "face_cells");
+    assert.ok(cells.some((c) => c > 0.99) && cells.some((c) => c === 0), "the boxes cover some cells and miss others");
+    const [loss] = await evaluate([g.loss], g.inputs, feeds);
+    const ins = g.inputs.slice(0, 5).map((i, k) => input(`in${k}`, i.shape, i.dtype));
+    const [pred] = await evaluate([model.call(ins[0]!, ins[1]!, ins[2]!, { added: { textEmbeds: ins[3]!, timeIds: ins[4]! } })], ins, feeds.slice(0, 5));
+    let want = 0;
+    for (let i = 0; i < 2; i++) {
+      let num = 0;
+      let den = 0;
+      for (let c = 0; c < 4; c++) {
+        for (let k = 0; k < 256; k++) {
+          const w = 1 + 4 * cells[i * 256 + k]!;
+          const j = (i * 4 + c) * 256 + k;
+          num += w * (pred!.get(j) - feeds[5]!.get(j)) ** 2;
+          den += w;
+        }
+      }
+      want += num / den / 2;
+    }
+    assert.ok(Math.abs(loss!.get(0) - want) < 1e-5 * Math.max(1, want), `loss ${loss!.get(0)} vs independent ${want}`);
+  } finally {
+    await recipe.dispose?.();
+  }
+});
+
 /** The CFG eps of a UNet for one [negative, positive] conditioning, compiled once (the pipeline's combination). */
 function cfgEps(unet: UNet2DConditionModel, cond: { promptEmbeds: HostTensor; pooledPromptEmbeds: HostTensor }, cfg: number) {
   const x = input("x", [2, 4, 16, 16]);

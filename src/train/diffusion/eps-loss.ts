@@ -8,6 +8,7 @@ import { input, type Tensor } from "../../engine/tensor.ts";
 import * as ops from "../../engine/ops.ts";
 import type { UNet2DConditionModel } from "../../models/unet/unet2d-condition.ts";
 import type { TrainGraph } from "../harness/recipe.ts";
+import { weightedDiffusionLoss } from "./weighted-loss.ts";
 
 export interface EpsLossShapes {
   batch: number;
@@ -20,9 +21,14 @@ export interface EpsLossShapes {
   pooledDim: number;
   /** Adds an input `weights` [B]: the loss is mean_i(w_i * mse_i). */
   weighted?: boolean;
+  /**
+   * > 0 adds an input `face_cells` [B, 1, h, w] (`faceCells`): each sample's MSE is the mean over cells weighted
+   * 1 + faceWeight x the face's share of the cell (`weightedDiffusionLoss`).
+   */
+  faceWeight?: number;
 }
 
-/** Inputs, in feed order: noisy [B,C,h,w], timesteps [B], context [B,L,D], pooled [B,P], time_ids [B,6], target [B,C,h,w] (, weights [B]). */
+/** Inputs, in feed order: noisy [B,C,h,w], timesteps [B], context [B,L,D], pooled [B,P], time_ids [B,6], target [B,C,h,w] (, weights [B]) (, face_cells [B,1,h,w]). */
 export function epsLossGraph(unet: UNet2DConditionModel, s: EpsLossShapes): TrainGraph {
   const b = s.batch;
   const noisy = input("noisy_latents", [b, ...s.latent]);
@@ -32,13 +38,14 @@ export function epsLossGraph(unet: UNet2DConditionModel, s: EpsLossShapes): Trai
   const timeIds = input("time_ids", [b, 6]);
   const target = input("target", [b, ...s.latent]);
   const pred = unet.call(noisy, t, context, { added: { textEmbeds: pooled, timeIds } });
-  const perSample = ops.mean(ops.reshape(ops.square(ops.sub(pred, target)), [b, -1]), 1);
   const inputs: Tensor[] = [noisy, t, context, pooled, timeIds, target];
-  let loss = ops.mean(perSample);
-  if (s.weighted) {
-    const w = input("weights", [b]);
-    inputs.push(w);
-    loss = ops.mean(ops.mul(perSample, w));
-  }
+  const more = (name: string, shape: number[]) => {
+    inputs.push(input(name, shape));
+    return inputs.at(-1)!;
+  };
+  const sampleWeights = s.weighted ? more("weights", [b]) : undefined;
+  const faceCells = s.faceWeight ? more("face_cells", [b, 1, s.latent[1], s.latent[2]]) : undefined;
+  const loss = weightedDiffusionLoss(pred, target, { sampleWeights, faceCells, faceWeight: s.faceWeight });
+  const perSample = ops.mean(ops.reshape(ops.square(ops.sub(pred, target)), [b, -1]), 1);
   return { inputs, loss, metrics: { mse: ops.stopGradient(ops.mean(perSample)) } };
 }

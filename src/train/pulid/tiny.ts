@@ -4,7 +4,7 @@
  * structure as the world's: identities with several images each, so "the ID condition from another image of
  * the same identity" means something. Tests and smoke runs use it; nothing is read from disk.
  */
-import { faceCells } from "./face-cells.ts";
+import { faceCells } from "../diffusion/face-cells.ts";
 import { HostTensor } from "../../engine/host-tensor.ts";
 import { Rng } from "../../engine/rng.ts";
 import { hashSeed } from "../../world/rng.ts";

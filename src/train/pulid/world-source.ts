@@ -41,7 +41,7 @@ import { TrainSchedule } from "../diffusion/train-schedule.ts";
 import { worldTimeIds } from "../world/unet-base.ts";
 import { dpmpp2mTrailingPlan } from "./lightning-rollout.ts";
 import { frozenUnets } from "./frozen-unets.ts";
-import { faceCells } from "./face-cells.ts";
+import { faceCells } from "../diffusion/face-cells.ts";
 import { drawStageBatch, EvaBatchRunner } from "./id-conditions.ts";
 import { loadWorldFaceNet } from "./onnx-module.ts";
 import { loadOnnxInto, readOnnxWeights } from "../../nn/onnx-weights.ts";

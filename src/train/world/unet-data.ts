@@ -40,6 +40,8 @@ export interface CaptionedImages {
   /** The prompt each image is trained with ("" when dropped). */
   captions: string[];
   attributes: Attributes[];
+  /** Each render's face box [x1, y1, x2, y2] in pixels (the renderer's ground truth). */
+  faceBoxes: [number, number, number, number][];
 }
 
 export interface CaptionedOptions {
@@ -56,6 +58,7 @@ export function captionedImages(split: SplitName, seed: number, start: number, c
   const images = HostTensor.f32([count, 3, S, S]);
   const captions: string[] = [];
   const attributes: Attributes[] = [];
+  const faceBoxes: [number, number, number, number][] = [];
   for (let i = 0; i < count; i++) {
     const rng = new Rng(hashSeed("unet-data", split, seed, start + i));
     const identity = identityAt(splitIdentity(split, rng.int(SPLITS[split].count)));
@@ -64,8 +67,9 @@ export function captionedImages(split: SplitName, seed: number, start: number, c
     toCHW(r.rgb, S, S, images.data, i * 3 * S * S, "signed");
     captions.push(rng.fork("dropout").chance(o.dropout) ? "" : makeCaption(a, rng.fork("caption")).text);
     attributes.push(a);
+    faceBoxes.push(r.faceBox);
   }
-  return { images, captions, attributes };
+  return { images, captions, attributes, faceBoxes };
 }
 
 /** Prompts only (no renders): captions of attribute draws of the training combinations, with dropout. */

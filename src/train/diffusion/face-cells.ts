@@ -1,5 +1,5 @@
 /**
- * The `face_cells` feed of a face-weighted L_diff (`faceLossWeight`): for each latent cell, the share of its area
+ * The `face_cells` feed of a face-weighted L_diff (PuLID's `faceLossWeight`, the world base's `faceWeight`): for each latent cell, the share of its area
  * that the face box covers, with the box grown by a quarter of its size on every side first (hair and the head's
  * outline are part of what the ID should decide).
  */
