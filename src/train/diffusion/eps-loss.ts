@@ -8,7 +8,7 @@ import { input, type Tensor } from "../../engine/tensor.ts";
 import * as ops from "../../engine/ops.ts";
 import type { UNet2DConditionModel } from "../../models/unet/unet2d-condition.ts";
 import type { TrainGraph } from "../harness/recipe.ts";
-import { weightedDiffusionLoss } from "./weighted-loss.ts";
+import { diffusionLoss, weightedDiffusionLoss } from "./weighted-loss.ts";
 
 export interface EpsLossShapes {
   batch: number;
@@ -46,6 +46,5 @@ export function epsLossGraph(unet: UNet2DConditionModel, s: EpsLossShapes): Trai
   const sampleWeights = s.weighted ? more("weights", [b]) : undefined;
   const faceCells = s.faceWeight ? more("face_cells", [b, 1, s.latent[1], s.latent[2]]) : undefined;
   const loss = weightedDiffusionLoss(pred, target, { sampleWeights, faceCells, faceWeight: s.faceWeight });
-  const perSample = ops.mean(ops.reshape(ops.square(ops.sub(pred, target)), [b, -1]), 1);
-  return { inputs, loss, metrics: { mse: ops.stopGradient(ops.mean(perSample)) } };
+  return { inputs, loss, metrics: { mse: ops.stopGradient(diffusionLoss(pred, target)) } };
 }

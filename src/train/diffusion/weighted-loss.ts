@@ -1,10 +1,15 @@
 /**
- * The weighted forms of the epsilon MSE that the diffusion recipes share: the world base (`faceWeight`, with the
+ * The epsilon MSE and its weighted forms, shared by the diffusion recipes: the world base (`faceWeight`, with the
  * host-side per-sample weights of `epsLossWeights`) and PuLID's L_diff (`faceLossWeight`, `vLossCap`). A face is a
  * few cells of a 16x16 latent, so a plain mean gives it a few percent of the loss.
  */
 import type { Tensor } from "../../engine/tensor.ts";
 import * as ops from "../../engine/ops.ts";
+
+/** L_diff: mean over all elements of (pred - target)^2. pred, target [B, C, h, w]. */
+export function diffusionLoss(pred: Tensor, target: Tensor): Tensor {
+  return ops.mean(ops.square(ops.sub(pred, target)));
+}
 
 /** The optional weightings of L_diff (departures from the paper's plain mean; see `StageSettings`). */
 export interface DiffusionWeights {

@@ -13,8 +13,8 @@ import type { UNet2DConditionModel } from "../../models/unet/unet2d-condition.ts
 
 /**
  * The adapter weights for `grownUnet`'s layout, from `trained` (an adapter file's weights for `trainedUnet`) and
- * `fresh` (a freshly initialised adapter, or only its ID projections, for `grownUnet`). Returns them and the paths of the added attn2 layers.
- * Throws when a trained attention layer has no counterpart in the grown UNet.
+ * `fresh` (a freshly initialised adapter, or only its ID projections, for `grownUnet`). Returns them and the paths
+ * of the added attn2 layers. Throws when a trained attention layer has no counterpart in the grown UNet.
  */
 export function growAdapterWeights(
   trained: ReadonlyMap<string, HostTensor>,
@@ -48,4 +48,3 @@ export function growAdapterWeights(
   for (const key of fresh.keys()) if (!weights.has(key)) throw new RangeError(`${key}: no weight for it (the grown UNet's layout?)`);
   return { weights, added };
 }
-

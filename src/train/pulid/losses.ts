@@ -5,7 +5,8 @@
  *
  * Reductions the paper leaves open, and what is chosen here:
  * - L_diff: mean squared error over every latent element and the batch (the usual reading of Eq. 1; the
- *   world's base and student were trained with the same, `eps-loss.ts`).
+ *   world's base and student were trained with the same; `diffusionLoss` and its weighted forms live in
+ *   train/diffusion/weighted-loss.ts, shared with `eps-loss.ts`).
  * - L_id: 1 - cos, averaged over the samples whose generated face was found (mask), 0 when none was.
  * - L_align-sem / L_align-layout: full width (the layer's projected query, not per head; d = that width), and per
  *   token the ROOT-MEAN-SQUARE over channels of the difference (the 2-norm divided by sqrt(width)), averaged over
@@ -21,11 +22,6 @@ import * as ops from "../../engine/ops.ts";
 
 /** Inside the RMS root: keeps d sqrt(x)/dx finite at x = 0 (identical paths). */
 const RMS_EPS = 1e-8;
-
-/** L_diff: mean over all elements of (pred - target)^2. pred, target [B, C, h, w]. */
-export function diffusionLoss(pred: Tensor, target: Tensor): Tensor {
-  return ops.mean(ops.square(ops.sub(pred, target)));
-}
 
 /**
  * Per-sample weights min(1 + 1/SNR, cap) from the noising coefficients sqrt(a_t), sqrt(1 - a_t) [B]: the epsilon

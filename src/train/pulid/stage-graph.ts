@@ -27,8 +27,8 @@ import type { WorldDetector } from "../../models/world/detector.ts";
 import type { Module } from "../../nn/module.ts";
 import type { IdEncoderConfig } from "../../models/pulid/id-encoder.ts";
 import type { PulidAdapter } from "./adapter.ts";
-import { alignTerms, diffusionLoss, idLoss, vLossWeights, type AlignPair } from "./losses.ts";
-import { weightedDiffusionLoss } from "../diffusion/weighted-loss.ts";
+import { alignTerms, idLoss, vLossWeights, type AlignPair } from "./losses.ts";
+import { diffusionLoss, weightedDiffusionLoss } from "../diffusion/weighted-loss.ts";
 import { traceRollout, type RolloutStep } from "./lightning-rollout.ts";
 import { arcfaceCropFromLandmarks } from "./face-crop.ts";
 

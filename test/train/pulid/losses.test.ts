@@ -9,8 +9,8 @@ import { HostTensor } from "../../../src/engine/host-tensor.ts";
 import { evaluate } from "../../../src/engine/compile.ts";
 import { grad } from "../../../src/engine/autodiff.ts";
 import { Rng } from "../../../src/engine/rng.ts";
-import { alignLayout, alignSemantic, alignTerms, diffusionLoss, idLoss, vLossWeights } from "../../../src/train/pulid/losses.ts";
-import { weightedDiffusionLoss } from "../../../src/train/diffusion/weighted-loss.ts";
+import { alignLayout, alignSemantic, alignTerms, idLoss, vLossWeights } from "../../../src/train/pulid/losses.ts";
+import { diffusionLoss, weightedDiffusionLoss } from "../../../src/train/diffusion/weighted-loss.ts";
 import { faceCells } from "../../../src/train/diffusion/face-cells.ts";
 
 const rng = new Rng(5);
