@@ -29,6 +29,8 @@ export interface WorldDemoOptions {
   /** Which held-out (test split) identity to draw (default 3). */
   person?: number;
   seed?: number;
+  /** The prompts, as world attributes (default {@link DEMO_PROMPTS}). */
+  prompts?: readonly Partial<Attributes>[];
   /** Extra generation options for the with-ID images (mode, id_scale, steps...). */
   options?: GenerateOptions;
   onImage?(done: number, total: number): void;
@@ -64,8 +66,9 @@ export async function runWorldDemo(o: WorldDemoOptions = {}): Promise<WorldDemoR
     const { embedding, notes } = await pipe.encodeId([reference]);
     const rows: DemoRow[] = [];
     let done = 0;
-    const total = 2 * DEMO_PROMPTS.length;
-    for (const attrs of DEMO_PROMPTS) {
+    const prompts = o.prompts ?? DEMO_PROMPTS;
+    const total = 2 * prompts.length;
+    for (const attrs of prompts) {
       const prompt = promptText(attrs);
       // The world base was trained with captions only; an empty negative prompt is its unconditional branch.
       const common = { negativePrompt: "", ...o.options, prompt, seed, num: 1 };

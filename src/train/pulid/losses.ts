@@ -19,6 +19,7 @@
  */
 import type { Tensor } from "../../engine/tensor.ts";
 import * as ops from "../../engine/ops.ts";
+import { rowCosine } from "../face/identity-loss.ts";
 
 /** Inside the RMS root: keeps d sqrt(x)/dx finite at x = 0 (identical paths). */
 const RMS_EPS = 1e-8;
@@ -30,14 +31,6 @@ const RMS_EPS = 1e-8;
  */
 export function vLossWeights(sqrtAlpha: Tensor, sqrtOneMinusAlpha: Tensor, cap: number): Tensor {
   return ops.minimum(ops.add(ops.div(ops.square(sqrtOneMinusAlpha), ops.square(sqrtAlpha)), 1), cap);
-}
-
-/** Cosine similarity of matching rows: a, b [B, E] -> [B]. */
-export function rowCosine(a: Tensor, b: Tensor): Tensor {
-  const dot = ops.sum(ops.mul(a, b), -1);
-  const na = ops.sqrt(ops.add(ops.sum(ops.square(a), -1), 1e-12));
-  const nb = ops.sqrt(ops.add(ops.sum(ops.square(b), -1), 1e-12));
-  return ops.div(dot, ops.mul(na, nb));
 }
 
 /** L_id and what to log with it. */

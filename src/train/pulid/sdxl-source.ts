@@ -48,7 +48,7 @@ import type { PulidAdapter } from "./adapter.ts";
 import type { PulidFrozen } from "./stage-graph.ts";
 import type { StageData } from "./stage-data.ts";
 import type { PulidHyper, PulidSource } from "./recipe.ts";
-import { readOnnxOutputDims } from "./onnx-module.ts";
+import { readOnnxOutputDims } from "../face/world-face-net.ts";
 
 /** L_id's face net in the models folder (the paper's "arcface-50"; not the encoder's glintr100). */
 export const ARCFACE_50 = "arcface-50/arcface-50.onnx";

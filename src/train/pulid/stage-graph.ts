@@ -30,7 +30,7 @@ import type { PulidAdapter } from "./adapter.ts";
 import { alignTerms, idLoss, vLossWeights, type AlignPair } from "./losses.ts";
 import { diffusionLoss, weightedDiffusionLoss } from "../diffusion/weighted-loss.ts";
 import { traceRollout, type RolloutStep } from "./lightning-rollout.ts";
-import { arcfaceCropFromLandmarks } from "./face-crop.ts";
+import { arcfaceCropFromLandmarks } from "../face/landmark-crop.ts";
 
 /** A face-recognition net with the ArcFace contract: [B, 3, S, S] crops in [-1, 1] -> [B, E] raw embeddings. */
 export interface FaceEmbedder {

@@ -43,7 +43,7 @@ import { dpmpp2mTrailingPlan } from "./lightning-rollout.ts";
 import { frozenUnets } from "./frozen-unets.ts";
 import { faceCells } from "../diffusion/face-cells.ts";
 import { drawStageBatch, EvaBatchRunner } from "./id-conditions.ts";
-import { loadWorldFaceNet } from "./onnx-module.ts";
+import { loadWorldFaceNet } from "../face/world-face-net.ts";
 import { loadOnnxInto, readOnnxWeights } from "../../nn/onnx-weights.ts";
 import type { PulidFrozen } from "./stage-graph.ts";
 import type { StageData } from "./stage-data.ts";

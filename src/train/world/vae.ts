@@ -28,11 +28,13 @@ import { saveSafetensors } from "../../engine/io/safetensors.ts";
 import { writeFileAtomicSync } from "../../engine/atomic-write.ts";
 import { AutoencoderKL } from "../../models/vae/autoencoder-kl.ts";
 import { SDXL_VAE_CONFIG, type AutoencoderKLConfig } from "../../models/vae/config.ts";
-import type { BaseHyper, Recipe } from "../harness/recipe.ts";
+import type { BaseHyper, Recipe, TrainGraph } from "../harness/recipe.ts";
 import { stackImages, worldImage } from "./world-images.ts";
 import { loadInitWeights } from "../harness/init-from.ts";
 import { LABELS, type RenderedFace } from "../../world/render.ts";
 import { WORLD_SIZE } from "./face-data.ts";
+import { identityLoss } from "../face/identity-loss.ts";
+import { loadWorldFaceNet } from "../face/world-face-net.ts";
 
 /** Mask class of face skin (eyes, brows, nose and mouth are drawn on it). */
 const FACE_CLASS = LABELS.indexOf("face");
@@ -53,6 +55,15 @@ export interface VaeHyper extends BaseHyper {
    * its latent space, so a UNet trained on its latents stays valid while its images get sharper.
    */
   decoderOnly: boolean;
+  /**
+   * Weight of an identity term: 1 - cos between a frozen face net's embeddings of the reconstruction's and the
+   * image's ArcFace crops (the render's own landmarks), averaged over the batch. 0 turns it off. Pixel MSE spreads
+   * its error where it is cheapest, which on a 64 px face is the eyes and mouth that identity is made of; this
+   * term prices the error by what a face net sees, as SD's VAEs price theirs by LPIPS features.
+   */
+  idWeight: number;
+  /** The face net of the identity term (a world face-net ONNX file); never `face-metric`, which measures the bar. */
+  idNet: string;
   /** A VAE run's checkpoint.safetensors to start from (a second schedule, e.g. decoder-only). */
   initFrom?: string;
   /**
@@ -85,6 +96,7 @@ export const vaeRecipe: Recipe<VaeHyper> = {
   defaults: {
     steps: 1000, batch: 16, lr: 1e-3, warmup: 100, minLrRatio: 0.05, weightDecay: 0, clip: 1, seed: 44, dataSeed: 404,
     checkpointEvery: 100, photoShare: 0.4, klWeight: 1e-6, scalingImages: 256, faceWeight: 0, decoderOnly: false, layersPerBlock: 1,
+    idWeight: 0, idNet: "models/world/face-loss.onnx",
   },
   createModel: (h) => new VaeTrainer(vaeConfig(h), h.initFrom ?? "", h.decoderOnly),
   graph(model, h) {
@@ -101,8 +113,11 @@ export const vaeRecipe: Recipe<VaeHyper> = {
     const weighted = ops.div(ops.mean(ops.mul(sq, w)), ops.mean(w));
     // KL of a diagonal Gaussian against N(0, I), averaged per latent element (no gradient reaches a frozen encoder).
     const kl = ops.mul(ops.mean(ops.sub(ops.add(ops.square(q.mean), ops.exp(q.logvar)), ops.add(q.logvar, 1))), 0.5);
-    const loss = h.decoderOnly ? weighted : ops.add(weighted, ops.mul(kl, h.klWeight));
-    return { inputs: [x, eps, w], loss, metrics: { mse, kl } };
+    const pixels = h.decoderOnly ? weighted : ops.add(weighted, ops.mul(kl, h.klWeight));
+    if (!(h.idWeight > 0)) return { inputs: [x, eps, w], loss: pixels, metrics: { mse, kl } } as TrainGraph;
+    const landmarks = input("landmarks", [h.batch, 10]);
+    const id = identityLoss(recon, x, landmarks, loadWorldFaceNet(h.idNet).freeze());
+    return { inputs: [x, eps, w, landmarks], loss: ops.add(pixels, ops.mul(id, h.idWeight)), metrics: { mse, kl, id } };
   },
   batch(step, h) {
     const renders = Array.from({ length: h.batch }, (_, i) => worldImage("train", "vae", h.dataSeed, step * h.batch + i, h.photoShare));
@@ -110,7 +125,8 @@ export const vaeRecipe: Recipe<VaeHyper> = {
     const f = 2 ** (WORLD_VAE_CONFIG.block_out_channels.length - 1);
     const eps = HostTensor.f32([h.batch, WORLD_VAE_CONFIG.latent_channels, WORLD_SIZE / f, WORLD_SIZE / f]);
     new Rng(hashSeed("vae-eps", h.dataSeed, step)).fillNormal(eps.data);
-    return [images, eps, facePixelWeights(renders, h.faceWeight)];
+    const tensors = [images, eps, facePixelWeights(renders, h.faceWeight)];
+    return h.idWeight > 0 ? [...tensors, renderLandmarks(renders)] : tensors;
   },
   async export(model, h, dir) {
     const vae = model as AutoencoderKL;
@@ -145,6 +161,13 @@ class VaeTrainer extends AutoencoderKL {
     }
     return this;
   }
+}
+
+/** [B, 10] the renders' 5 landmarks (x0, y0, ..., x4, y4) in pixels. */
+export function renderLandmarks(renders: readonly RenderedFace[]): HostTensor<"float32"> {
+  const t = HostTensor.f32([renders.length, 10]);
+  renders.forEach((r, i) => t.data.set(r.landmarks.subarray(0, 10), i * 10));
+  return t;
 }
 
 /** [B, 1, H, W] loss weights: 1 + faceWeight where the render's mask says face, 1 elsewhere. */

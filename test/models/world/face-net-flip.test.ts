@@ -13,7 +13,7 @@ import { rgbImage, type RgbImage } from "../../../src/face/rgb-image.ts";
 import type { Module } from "../../../src/nn/module.ts";
 import type { FaceNetConfig } from "../../../src/models/world/face-net.ts";
 import { exportFaceNet, FaceTrainer } from "../../../src/train/world/face-recipe.ts";
-import { loadWorldFaceNet } from "../../../src/train/pulid/onnx-module.ts";
+import { loadWorldFaceNet } from "../../../src/train/face/world-face-net.ts";
 
 const CONFIG: FaceNetConfig = { inputSize: 112, pool: 4, widths: [8, 16], blocks: [0, 1], head: "flatten", embedDim: 16 };
 

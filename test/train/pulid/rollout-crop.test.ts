@@ -14,7 +14,7 @@ import { createScheduler } from "../../../src/diffusion/diffusers-scheduler.ts";
 import { trailingConfig } from "../../../src/pulid/sampling.ts";
 import { SDXL_SCHEDULER_CONFIG } from "../../../src/models/sdxl/random-folder.ts";
 import { dpmpp2mTrailingPlan, hostRollout, traceRollout } from "../../../src/train/pulid/lightning-rollout.ts";
-import { arcfaceMatrixOp, arcfaceCropFromLandmarks } from "../../../src/train/pulid/face-crop.ts";
+import { arcfaceMatrixOp, arcfaceCropFromLandmarks } from "../../../src/train/face/landmark-crop.ts";
 import { estimateNorm } from "../../../src/face/similarity.ts";
 import { arcfaceCropOp } from "../../../src/face/differentiable-crop.ts";
 

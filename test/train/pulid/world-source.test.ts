@@ -20,7 +20,7 @@ import { loadIdEncoderV1 } from "../../../src/models/pulid/checkpoint.ts";
 import { trainRecipe } from "../../../src/train/harness/train-loop.ts";
 import { pulidRecipe, PULID_DEFAULTS, ADAPTER_EXPORT } from "../../../src/train/pulid/recipe.ts";
 import { worldSource } from "../../../src/train/pulid/world-source.ts";
-import { loadWorldFaceNet } from "../../../src/train/pulid/onnx-module.ts";
+import { loadWorldFaceNet } from "../../../src/train/face/world-face-net.ts";
 import { missingConfigFiles } from "../../../src/train/pulid/configs.ts";
 import { writeWorldModelsFolder } from "./world-folder.ts";
 import { PulidPipeline } from "../../../src/pulid/index.ts";
