@@ -7,7 +7,7 @@
  * [0, 1] with `range: "unit"`.
  */
 import { HostTensor } from "../engine/host-tensor.ts";
-import { sampleAttributes, type Attributes } from "./attributes.ts";
+import { sampleAttributes, type Attributes, type Framing } from "./attributes.ts";
 import { makeCaption, type Caption } from "./captions.ts";
 import { WorldError } from "./errors.ts";
 import { IDENTITY_DIM, identityAt, type Identity } from "./identity.ts";
@@ -38,6 +38,8 @@ export interface DatasetOptions {
   seed?: number;
   /** Share of photo-style images (default 0.4). */
   photoShare?: number;
+  /** Draw every image (not the reference) at this framing; the caption says so. Default: sampled as the rest. */
+  framing?: Framing;
   tokenizer?: Tokenizer;
 }
 
@@ -51,7 +53,9 @@ export function worldExample(k: number, options: DatasetOptions): WorldExample {
   const rng = new Rng(hashSeed("example", split, seed, k));
   const identityIndex = splitIdentity(split, rng.int(SPLITS[split].count));
   const identity = identityAt(identityIndex);
-  const attributes: Attributes = sampleAttributes(rng.fork("attributes"), options.photoShare);
+  const drawn: Attributes = sampleAttributes(rng.fork("attributes"), options.photoShare);
+  // Overridden after the draw, so every other attribute (and the rest of the stream) stays what it was.
+  const attributes: Attributes = options.framing ? { ...drawn, framing: options.framing } : drawn;
   const refAttributes: Attributes = sampleAttributes(rng.fork("reference-attributes"), options.photoShare);
   const image = renderFace(identity, attributes, { size, seed: rng.fork("image-seed").nextU32() });
   const reference = renderFace(identity, refAttributes, { size, seed: rng.fork("reference-seed").nextU32() });

@@ -128,3 +128,19 @@ test("benchmarks: held-out identities, 20 prompts in the paper's categories, 4 s
   }
   assert.equal(new Set(EVAL_PROMPTS.map((p) => p.id)).size, 20);
 });
+
+test("dataset framing option: every image at that framing, captioned so; the rest of the stream unchanged", () => {
+  for (let k = 0; k < 12; k++) {
+    const plain = worldExample(k, { split: "train", seed: 5 });
+    const close = worldExample(k, { split: "train", seed: 5, framing: "close-up" });
+    assert.equal(close.image.attributes.framing, "close-up");
+    assert.deepEqual({ ...close.image.attributes, framing: plain.image.attributes.framing }, plain.image.attributes);
+    assert.equal(close.identityIndex, plain.identityIndex);
+    assert.deepEqual(close.reference.attributes, plain.reference.attributes);
+    assert.equal(close.image.seed, plain.image.seed);
+    if (plain.image.attributes.framing !== "close-up") assert.notDeepEqual(close.image.rgb, plain.image.rgb, `example ${k} is re-rendered`);
+    if (close.caption.used.includes("framing")) {
+      assert.ok(PHRASES.framing["close-up"].some((p) => close.caption.text.includes(p)), `example ${k}: ${close.caption.text}`);
+    }
+  }
+});

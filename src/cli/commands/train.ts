@@ -12,6 +12,7 @@ import { readLog } from "../../train/harness/run-log.ts";
 import { writeCurvePng, smoothCurve, type CurvePoint } from "../../train/harness/loss-curve.ts";
 import { pulidRecipe, PULID_CONFIGS, pulidSource, type PulidHyper, type PulidConfigName } from "../../train/pulid/index.ts";
 import { stopOnSigint } from "../stop-on-sigint.ts";
+import { FRAMINGS } from "../../world/attributes.ts";
 
 export const TRAIN_HELP = `usage: pulid train --stage 1|2|3 --config tiny|world|sdxl --out DIR [options]
 
@@ -47,6 +48,8 @@ options:
   --diffusion-unet U base (default) or student: the UNet of L_diff
   --checkpointing    gradient checkpointing per UNet block (less memory, more time)
   --other-image      draw the ID condition from another image of the same identity
+  --target-framing F --config world: draw every trained image at framing F (${FRAMINGS.join(", ")}; default:
+                     sampled, as the rest of the attributes)
   --seed N           seed of the weights' initialisation (fresh runs; default 81)
   --data-seed N      seed of the data draws: examples, noise, timesteps, prompts (default 801)
   --sample-every N   a sample grid (student without / with the ID, same noise) every N steps (default 50, 0 = none)
@@ -87,12 +90,18 @@ async function drawTerms(out: string): Promise<string> {
   return path;
 }
 
+function targetFramingFlag(v: string | boolean | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== "string" || !(FRAMINGS as readonly string[]).includes(v)) throw new UsageError(`--target-framing must be one of ${FRAMINGS.join(", ")}, got '${String(v)}'`);
+  return v;
+}
+
 export const trainCommand: Command = {
   name: "train",
   summary: "PuLID training: stage 1 (L_diff), 2 (+ Lightning ID loss), 3 (+ contrastive alignment)",
   async run(argv) {
     const { flags } = parseFlags(argv, {
-      strings: ["stage", "config", "models", "out", "steps", "batch", "backprop-steps", "from", "diffusion-unet", "sample-every", "lr", "warmup", "ema", "face-loss-weight", "v-loss-cap", "data", "resolution", "seed", "data-seed"],
+      strings: ["stage", "config", "models", "out", "steps", "batch", "backprop-steps", "from", "diffusion-unet", "sample-every", "lr", "warmup", "ema", "face-loss-weight", "v-loss-cap", "data", "resolution", "seed", "data-seed", "target-framing"],
       booleans: ["naive-id-loss", "resume", "other-image", "checkpointing"],
     });
     if (flags.help) return (console.log(TRAIN_HELP), 0);
@@ -108,6 +117,7 @@ export const trainCommand: Command = {
       stage,
       naiveIdLoss: flags["naive-id-loss"] === true ? true : undefined,
       idFromOtherImage: flags["other-image"] === true ? true : undefined,
+      targetFraming: targetFramingFlag(flags["target-framing"]),
       steps: flags.steps === undefined ? undefined : intFlag(flags, "steps", 1, 1, 10_000_000),
       batch: flags.batch === undefined ? undefined : intFlag(flags, "batch", 1, 1, 4096),
       backpropSteps: flags["backprop-steps"] === undefined ? undefined : intFlag(flags, "backprop-steps", 4, 1, 4),
@@ -125,6 +135,7 @@ export const trainCommand: Command = {
       dataSeed: flags["data-seed"] === undefined ? undefined : intFlag(flags, "data-seed", 801, 0, 2 ** 31 - 1),
     };
     if (overrides.faceLossWeight && config === "sdxl") throw new UsageError("--face-loss-weight is for --config world and tiny (their data know each image's face box)");
+    if (overrides.targetFraming && config !== "world") throw new UsageError("--target-framing is for --config world (its data are rendered at any framing)");
     if (flags.data !== undefined && config !== "sdxl") throw new UsageError("--data is for --config sdxl (the world and tiny configs draw their own data)");
     const data = typeof flags.data === "string" ? flags.data : undefined;
     const source = pulidSource(config as PulidConfigName, typeof flags.models === "string" ? flags.models : undefined, data);

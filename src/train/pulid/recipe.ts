@@ -28,6 +28,8 @@ export interface PulidHyper extends BaseHyper, StageSettings {
   from: string;
   /** Draw the ID condition from another image of the same identity instead of the trained image itself. */
   idFromOtherImage: boolean;
+  /** --config world: draw every trained image at this framing (e.g. close-up, where the face fills the latent); "" = sampled. */
+  targetFraming: string;
   /** Decay of the harness's moving average of the adapter's weights (0 = none); the export is the average. */
   emaDecay: number;
   /** Training image side in pixels (0 = the base UNet's native size; the world always trains at its 64). */
@@ -61,7 +63,7 @@ export const PULID_DEFAULTS: PulidHyper = {
   steps: 300, batch: 4, lr: 1e-4, warmup: 20, minLrRatio: 0.1, weightDecay: 0.01, clip: 1, seed: 81, dataSeed: 801, checkpointEvery: 25,
   stage: 1, naiveIdLoss: false, lambdaId: 1.0, lambdaAlignSem: 0.6, lambdaAlignLayout: 0.1,
   backpropSteps: 4, checkpointBlocks: false, faceThreshold: 0.5, faceLossWeight: 0, vLossCap: 0, diffusionUnet: "base",
-  from: "", idFromOtherImage: false, emaDecay: 0, resolution: 0, sampleEvery: 50, sampleRows: 4,
+  from: "", idFromOtherImage: false, targetFraming: "", emaDecay: 0, resolution: 0, sampleEvery: 50, sampleRows: 4,
 };
 
 /** The file name of the exported adapter (the models layout's converted-v1 slot). */

@@ -23,6 +23,8 @@ import { Rng } from "../../engine/rng.ts";
 import { hashSeed } from "../../world/rng.ts";
 import { toCHW, worldExample } from "../../world/dataset.ts";
 import { promptText } from "../../world/benchmarks.ts";
+import { FRAMINGS, type Framing } from "../../world/attributes.ts";
+import { PulidError } from "../../engine/errors.ts";
 import type { RenderedFace } from "../../world/render.ts";
 import { loadSdxlFolder, type SdxlFolder } from "../../models/sdxl/folder.ts";
 import { WorldDetector, WORLD_DETECTOR } from "../../models/world/detector.ts";
@@ -57,6 +59,13 @@ import type { PulidHyper, PulidSource } from "./recipe.ts";
  * net can read.
  */
 export const WORLD_ID_PROMPT = promptText({ style: "photo", framing: "close-up" });
+
+/** The `targetFraming` hyper as a world framing (undefined: sampled). @throws PulidError `bad_hyper`. */
+export function targetFraming(h: Pick<PulidHyper, "targetFraming">): Framing | undefined {
+  if (!h.targetFraming) return undefined;
+  if (!(FRAMINGS as readonly string[]).includes(h.targetFraming)) throw new PulidError("bad_hyper", `targetFraming must be one of ${FRAMINGS.join(", ")} (or empty), got '${h.targetFraming}'`);
+  return h.targetFraming as Framing;
+}
 
 /** The world's image side (the base was trained on 64 px renders). */
 const IMAGE = 64;
@@ -136,7 +145,7 @@ export function worldSource(dir: string): PulidSource {
       const h = await openHost();
       const B = hp.batch;
       const rng = new Rng(hashSeed("pulid-world", hp.dataSeed, step));
-      const examples = Array.from({ length: B }, (_, i) => worldExample(step * B + i, { split: "train", seed: hp.dataSeed, size: IMAGE }));
+      const examples = Array.from({ length: B }, (_, i) => worldExample(step * B + i, { split: "train", seed: hp.dataSeed, size: IMAGE, framing: targetFraming(hp) }));
       const images = HostTensor.f32([B, 3, IMAGE, IMAGE]);
       examples.forEach((e, i) => toCHW(e.image.rgb, IMAGE, IMAGE, images.data, i * 3 * IMAGE * IMAGE, "signed"));
       const out = await drawStageBatch({ rng, schedule: h.schedule, latent: h.latent, text: h.text, idPrompt: WORLD_ID_PROMPT }, images, f.latent, examples.map((e) => e.caption.text), worldTimeIds(B));

@@ -137,6 +137,10 @@ test("pulid train: one-line refusals, and a tiny naive-ID-loss run that exports 
     assert.equal(faceSdxl.status, 2);
     assert.match(faceSdxl.stderr, /--face-loss-weight is for --config world and tiny/);
     assert.equal(cli("--stage", "1", "--config", "tiny", "--v-loss-cap", "0.5", "--out", join(root, "f")).status, 2);
+    const framing = cli("--stage", "1", "--config", "world", "--target-framing", "wide", "--out", join(root, "f"));
+    assert.equal(framing.status, 2);
+    assert.match(framing.stderr, /--target-framing must be one of close-up, portrait, half-body, far, got 'wide'/);
+    assert.match(cli("--stage", "1", "--config", "tiny", "--target-framing", "close-up", "--out", join(root, "f")).stderr, /--target-framing is for --config world/);
     const face = cli("--stage", "1", "--config", "tiny", "--face-loss-weight", "3", "--v-loss-cap", "20", "--out", join(root, "f1"), "--steps", "2", "--batch", "2", "--sample-every", "0");
     assert.equal(face.status, 0, face.stderr);
     const hyper = JSON.parse(readFileSync(join(root, "f1", RUN_FILES.recipe), "utf8")).hyper;
