@@ -17,6 +17,7 @@ import { input, type Tensor } from "../engine/tensor.ts";
 import * as ops from "../engine/ops.ts";
 import { compile, type Program } from "../engine/compile.ts";
 import { pipelineParamMode } from "./param-mode.ts";
+import { ProgramCache } from "./program-cache.ts";
 import { HostTensor } from "../engine/host-tensor.ts";
 import type { SessionOptions } from "../engine/session.ts";
 import { IDEncoder } from "../models/pulid/id-encoder.ts";
@@ -37,7 +38,7 @@ export const V1_GLOBAL_TOKENS = 5;
 
 /** Runs EVA + the ID encoder; one instance per pipeline (it caches its programs). */
 export class IdEncoderRunner {
-  private readonly programs = new Map<number, Program>();
+  private readonly programs = new ProgramCache<number>();
   private uncondOne: Promise<HostTensor<"float32">> | null = null;
 
   constructor(
@@ -58,8 +59,10 @@ export class IdEncoderRunner {
 
   /** Traces id_cond + encoder for n photos: inputs eva [n,3,S,S], arcface [n,A] -> v1 [n,10,D] / v1.1 [1,32,D]. */
   private program(n: number): Program {
-    let p = this.programs.get(n);
-    if (p) return p;
+    return this.programs.get(n, () => this.build(n));
+  }
+
+  private build(n: number): Program {
     const s = this.eva.config.image_size;
     const images = input("eva_images", [n, 3, s, s]);
     const arc = input("arcface", [n, this.arcfaceDim]);
@@ -79,9 +82,7 @@ export class IdEncoderRunner {
       const fused = hidden.map((h) => ops.reshape(h, [1, n * h.dim(1), h.dim(2)]));
       out = this.encoder.call(ops.reshape(idCond, [1, n, idCond.dim(1)]), fused);
     }
-    p = compile({ ...this.session, paramMode: pipelineParamMode, inputs: [images, arc], outputs: [out], name: `pulid_id_encoder_${n}` });
-    this.programs.set(n, p);
-    return p;
+    return compile({ ...this.session, paramMode: pipelineParamMode, inputs: [images, arc], outputs: [out], name: `pulid_id_encoder_${n}` });
   }
 
   /** The encoder on all-zero inputs for one photo: [1, M, D]. */
@@ -134,11 +135,8 @@ export class IdEncoderRunner {
   }
 
   /** Releases every cached program; a later call traces and builds again. */
-  async dispose(): Promise<void> {
-    // Forget them first: a call starting while these are released compiles fresh ones instead of using a dead one.
-    const programs = [...this.programs.values()];
-    this.programs.clear();
-    await Promise.all(programs.map((p) => p.dispose()));
+  dispose(): Promise<void> {
+    return this.programs.dispose();
   }
 }
 

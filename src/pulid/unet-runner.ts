@@ -17,6 +17,7 @@
 import { input } from "../engine/tensor.ts";
 import { compile, type Program } from "../engine/compile.ts";
 import { pipelineParamMode } from "./param-mode.ts";
+import { ProgramCache } from "./program-cache.ts";
 import { HostTensor } from "../engine/host-tensor.ts";
 import type { SessionOptions } from "../engine/session.ts";
 import type { UNet2DConditionModel } from "../models/unet/unet2d-condition.ts";
@@ -53,7 +54,7 @@ export interface CfgCall {
 
 /** Compiles and caches UNet programs for one pipeline. */
 export class UNetRunner {
-  private readonly programs = new Map<string, Program>();
+  private readonly programs = new ProgramCache<string>();
 
   constructor(
     readonly unet: UNet2DConditionModel,
@@ -64,20 +65,18 @@ export class UNetRunner {
   /** The program for one batch size and settings (traced on first use). Inputs: x, t, text, pooled, time ids, ID tokens, id_scale. */
   program(batch: number, latent: readonly [number, number, number], textShape: readonly number[], pooledDim: number, tokens: number, tokenDim: number, numZero: number, ortho: Ortho): Program {
     const key = JSON.stringify([batch, latent, textShape, pooledDim, tokens, tokenDim, numZero, ortho]);
-    let p = this.programs.get(key);
-    if (p) return p;
-    const x = input("sample", [batch, ...latent]);
-    const t = input("timestep", [1]);
-    const ctx = input("encoder_hidden_states", [batch, textShape[1]!, textShape[2]!]);
-    const pooled = input("text_embeds", [batch, pooledDim]);
-    const timeIds = input("time_ids", [batch, 6]);
-    const id = input("id_embedding", [batch, tokens, tokenDim]);
-    const scale = input("id_scale", []);
-    const select = this.idAttention.selector({ embedding: id, scale, mode: ORTHO_MODE[ortho], numZero });
-    const out = this.unet.call(x, t, ctx, { added: { textEmbeds: pooled, timeIds }, select });
-    p = compile({ ...this.session, paramMode: pipelineParamMode, inputs: [x, t, ctx, pooled, timeIds, id, scale], outputs: [out], name: `pulid_unet_b${batch}` });
-    this.programs.set(key, p);
-    return p;
+    return this.programs.get(key, () => {
+      const x = input("sample", [batch, ...latent]);
+      const t = input("timestep", [1]);
+      const ctx = input("encoder_hidden_states", [batch, textShape[1]!, textShape[2]!]);
+      const pooled = input("text_embeds", [batch, pooledDim]);
+      const timeIds = input("time_ids", [batch, 6]);
+      const id = input("id_embedding", [batch, tokens, tokenDim]);
+      const scale = input("id_scale", []);
+      const select = this.idAttention.selector({ embedding: id, scale, mode: ORTHO_MODE[ortho], numZero });
+      const out = this.unet.call(x, t, ctx, { added: { textEmbeds: pooled, timeIds }, select });
+      return compile({ ...this.session, paramMode: pipelineParamMode, inputs: [x, t, ctx, pooled, timeIds, id, scale], outputs: [out], name: `pulid_unet_b${batch}` });
+    });
   }
 
   /**
@@ -137,10 +136,7 @@ export class UNetRunner {
   }
 
   /** Releases every cached program; a later call traces and builds again. */
-  async dispose(): Promise<void> {
-    // Forget them first: a call starting while these are released compiles fresh ones instead of using a dead one.
-    const programs = [...this.programs.values()];
-    this.programs.clear();
-    await Promise.all(programs.map((p) => p.dispose()));
+  dispose(): Promise<void> {
+    return this.programs.dispose();
   }
 }

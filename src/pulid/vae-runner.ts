@@ -4,8 +4,9 @@
  * Departure: v1.1's reference decodes in fp16 with the base's VAE; here every decode is float32.
  */
 import { input } from "../engine/tensor.ts";
-import { compile, type Program } from "../engine/compile.ts";
+import { compile } from "../engine/compile.ts";
 import { pipelineParamMode } from "./param-mode.ts";
+import { ProgramCache } from "./program-cache.ts";
 import { HostTensor } from "../engine/host-tensor.ts";
 import type { SessionOptions } from "../engine/session.ts";
 import type { AutoencoderKL } from "../models/vae/autoencoder-kl.ts";
@@ -13,7 +14,7 @@ import { rgbImage, type RgbImage } from "../face/rgb-image.ts";
 
 /** Decodes latents of one shape per program (traced on first use). */
 export class VaeRunner {
-  private readonly programs = new Map<string, Program>();
+  private readonly programs = new ProgramCache<string>();
 
   constructor(
     readonly vae: AutoencoderKL,
@@ -34,12 +35,10 @@ export class VaeRunner {
     const B = latents.length;
     if (B === 0) return [];
     const key = [B, ...shape].join(",");
-    let p = this.programs.get(key);
-    if (!p) {
+    const p = this.programs.get(key, () => {
       const z = input("latents", [B, ...shape]);
-      p = compile({ ...this.session, paramMode: pipelineParamMode, inputs: [z], outputs: [this.vae.decode(this.vae.latentsForDecode(z))], name: "pulid_vae_decode" });
-      this.programs.set(key, p);
-    }
+      return compile({ ...this.session, paramMode: pipelineParamMode, inputs: [z], outputs: [this.vae.decode(this.vae.latentsForDecode(z))], name: "pulid_vae_decode" });
+    });
     const n = shape[0] * shape[1] * shape[2];
     const x = new Float32Array(B * n);
     latents.forEach((l, i) => x.set(l, i * n));
@@ -53,11 +52,8 @@ export class VaeRunner {
   }
 
   /** Releases every cached program; a later call traces and builds again. */
-  async dispose(): Promise<void> {
-    // Forget them first: a call starting while these are released compiles fresh ones instead of using a dead one.
-    const programs = [...this.programs.values()];
-    this.programs.clear();
-    await Promise.all(programs.map((p) => p.dispose()));
+  dispose(): Promise<void> {
+    return this.programs.dispose();
   }
 }
 
