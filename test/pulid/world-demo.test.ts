@@ -31,10 +31,11 @@ const skip = !(existsSync(ADAPTER) && existsSync(STUDENT)) && "the world adapter
  * With the VAE decoder trained 6,000 steps further (2026-12-02, PSNR 26.1 -> 27.1 dB; latents unchanged): beach
  * 0.101 / -0.002, city 0.120 / -0.145, watercolour 0.516 / -0.194, comic -0.018 / 0.178 (quick-bench gain +0.158;
  * over 3 persons x 2 seeds x these prompts the mean is 0.029 with / 0.022 without, from 0.003 / -0.027).
- * Ceiling (2026-12-02): the person's own renders under these prompts' attributes, through the shipped VAE, read
- * 0.54 / 0.35 / 0.53 / 0.30 (beach, city, watercolour, comic; 52-83% of draws at the floor), so at sampled framings
- * even a perfect UNet passes all four in about a fifth of draws; at close-up framing 92-100% per prompt. Close-up
- * stage-1 training images (`--target-framing close-up`) left the generated images where they were (README).
+ * Ceiling (2026-12-02, tools/demo-ceiling.ts): the person's own renders under these prompts' attributes, through
+ * the shipped VAE, read 0.48 / 0.35 / 0.50 / 0.34 (beach, city, watercolour, comic; 58-79% of draws at the floor),
+ * so at sampled framings even a perfect UNet passes all four in about a fifth of draws; at close-up framing 90-98%
+ * per prompt. Close-up stage-1 training images (`--target-framing close-up`) left the generated images where they
+ * were (README).
  * Remove `todo` when a retrained base and adapter pass.
  */
 const todo = "the shipped world base draws faces without features; the demo does not show the person yet";
