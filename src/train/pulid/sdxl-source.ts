@@ -38,8 +38,7 @@ import { FACE_PATHS } from "../../pulid/layout.ts";
 import { loadEvaAt, openFaceSide, type FaceSide } from "../../node/pulid-platform.ts";
 import { FrozenLatentEncoder, FrozenTextEncoder } from "../diffusion/frozen-encoders.ts";
 import { TrainSchedule } from "../diffusion/train-schedule.ts";
-import { dpmpp2mTrailingPlan } from "./lightning-rollout.ts";
-import { frozenUnets } from "./frozen-unets.ts";
+import { frozenUnets, pulidFrozen } from "./frozen-models.ts";
 import { drawStageBatch, EvaBatchRunner } from "./id-conditions.ts";
 import { listTrainingPhotos, otherPhotoOf, photoIndex, preparePhoto, singlePhotoPeople, type TrainingPhoto } from "./photo-dataset.ts";
 import { loadImage } from "../../face/load-image.ts";
@@ -101,33 +100,15 @@ export function sdxlSource(dir: string, dataDir: string): PulidSource {
         throw new PulidError("bad_dataset", `--other-image needs two or more photos per person (one folder per person under --data); ${single.length} with one photo: ${single.slice(0, 5).join(", ")}${single.length > 5 ? ", ..." : ""}`);
       }
       const sd = folder();
-      const { base, student, contextDim: cross, pooledDim } = frozenUnets(sd, dir);
+      const unets = frozenUnets(sd, dir);
       const face = OnnxGraphModule.open(join(dir, ARCFACE_50)).freeze();
       const faceSide = face.inputShape[2] || 112;
       const faceDim = face.call(input("probe", [1, 3, faceSide, faceSide])).shape[1]!;
-      const e = eva().eva;
       const recognizerDim = readOnnxOutputDims(join(dir, FACE_PATHS.published.recognizer)).at(-1)!;
-      const c = base.config;
-      const native = (c.sample_size ?? 128) * sd.vae.downFactor;
+      const native = (unets.base.config.sample_size ?? 128) * sd.vae.downFactor;
       const res = h.resolution || native;
       if (res % (8 * sd.vae.downFactor) !== 0) throw new PulidError("bad_hyper", `resolution must be a multiple of ${8 * sd.vae.downFactor}, got ${res}`);
-      const side = res / sd.vae.downFactor;
-      return {
-        diffusionUnet: base,
-        student,
-        vae: sd.vae,
-        face: { inputSize: faceSide, embed: (x) => face.call(x) },
-        detector: null,
-        plan: dpmpp2mTrailingPlan(sd.schedulerConfig, 4),
-        latent: [c.in_channels, side, side],
-        contextLength: sd.tokenizer.encode([""]).inputIds.shape[1]!,
-        contextDim: cross,
-        pooledDim,
-        vitTokens: e.grid * e.grid + 1,
-        faceDim,
-        encoder: { width: recognizerDim + e.config.embed_dim, context_dim: cross, num_token: 5, vit_dim: e.config.width, num_vit_layers: 5 },
-        frozenModules: [base, student, sd.vae, face, e],
-      };
+      return pulidFrozen(sd, unets, res / sd.vae.downFactor, { faceNet: face, faceSide, faceDim, detector: null, eva: eva().eva, recognizerDim });
     },
     async data(step: number, hp: PulidHyper, f: PulidFrozen, adapter?: PulidAdapter): Promise<StageData> {
       const h = await openHost(f);

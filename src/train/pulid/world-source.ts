@@ -41,8 +41,7 @@ import { FACE_PATHS } from "../../pulid/layout.ts";
 import { FrozenLatentEncoder, FrozenTextEncoder } from "../diffusion/frozen-encoders.ts";
 import { TrainSchedule } from "../diffusion/train-schedule.ts";
 import { worldTimeIds } from "../world/unet-base.ts";
-import { dpmpp2mTrailingPlan } from "./lightning-rollout.ts";
-import { frozenUnets } from "./frozen-unets.ts";
+import { frozenUnets, pulidFrozen } from "./frozen-models.ts";
 import { faceCells } from "../diffusion/face-cells.ts";
 import { drawStageBatch, EvaBatchRunner } from "./id-conditions.ts";
 import { loadWorldFaceNet } from "../face/world-face-net.ts";
@@ -117,29 +116,12 @@ export function worldSource(dir: string): PulidSource {
     name: "world",
     frozen(): PulidFrozen {
       const f = folder();
-      const { base, student, contextDim: cross, pooledDim } = frozenUnets(f, dir);
+      const unets = frozenUnets(f, dir);
       const face = loadWorldFaceNet(join(dir, "face-loss.onnx")).freeze();
       const detector = loadOnnxInto(new WorldDetector(WORLD_DETECTOR), readOnnxWeights(join(dir, FACE_PATHS.world.detector)), FACE_PATHS.world.detector).freeze();
-      const e = evaNet();
       const recognizerDim = readOnnxWeights(join(dir, FACE_PATHS.world.recognizer), "net.").tensors.get("fc.weight")!.shape[0]!;
-      const c = base.config;
-      const side = c.sample_size ?? IMAGE / 4;
-      return {
-        diffusionUnet: base,
-        student,
-        vae: f.vae,
-        face: { inputSize: face.config.inputSize, embed: (x) => face.call(x) },
-        detector,
-        plan: dpmpp2mTrailingPlan(f.schedulerConfig, 4),
-        latent: [c.in_channels, side, side],
-        contextLength: f.tokenizer.encode([""]).inputIds.shape[1]!,
-        contextDim: cross,
-        pooledDim,
-        vitTokens: e.grid * e.grid + 1,
-        faceDim: face.config.embedDim,
-        encoder: { width: recognizerDim + e.config.embed_dim, context_dim: cross, num_token: 5, vit_dim: e.config.width, num_vit_layers: 5 },
-        frozenModules: [base, student, f.vae, face, detector, e],
-      };
+      const side = unets.base.config.sample_size ?? IMAGE / 4;
+      return pulidFrozen(f, unets, side, { faceNet: face, faceSide: face.config.inputSize, faceDim: face.config.embedDim, detector, eva: evaNet(), recognizerDim });
     },
     async data(step: number, hp: PulidHyper, f: PulidFrozen): Promise<StageData> {
       const h = await openHost();
