@@ -32,8 +32,13 @@ export function toUnitPlanes(image: RgbImage): Float32Array {
 /** BiSeNet input [1, 3, H, W]: (crop / 255 - ImageNet mean) / std. */
 export function bisenetInput(crop: RgbImage): HostTensor<"float32"> {
   const n = crop.width * crop.height;
-  const I = toUnitPlanes(crop);
-  for (let c = 0; c < 3; c++) for (let i = 0; i < n; i++) I[c * n + i] = (I[c * n + i]! - IMAGENET_MEAN[c]!) / IMAGENET_STD[c]!;
+  const I = new Float32Array(3 * n);
+  const d = crop.data;
+  for (let c = 0; c < 3; c++) {
+    const mean = IMAGENET_MEAN[c]!, std = IMAGENET_STD[c]!;
+    // fround: crop / 255 is a float32 tensor in the reference before the normalisation.
+    for (let i = 0; i < n; i++) I[c * n + i] = (Math.fround(d[i * 3 + c]! / 255) - mean) / std;
+  }
   return new HostTensor("float32", [1, 3, crop.height, crop.width], I);
 }
 
@@ -63,12 +68,13 @@ export function parsingLabels(logits: HostTensor): Uint8Array {
 export function whiteBackgroundGray(crop: RgbImage, labels: ArrayLike<number>, background = PARSING_BACKGROUND_LABELS): Float32Array {
   const n = crop.width * crop.height;
   if (labels.length !== n) throw new RangeError(`whiteBackgroundGray: ${labels.length} labels for a ${crop.width}x${crop.height} crop`);
-  const bg = new Set(background);
+  const bg = new Uint8Array(256);
+  for (const l of background) bg[l] = 1;
   const out = new Float32Array(3 * n);
   const f = Math.fround;
   for (let i = 0; i < n; i++) {
     let v = 1;
-    if (!bg.has(labels[i]!)) {
+    if (!bg[labels[i]!]) {
       const r = f(crop.data[i * 3]! / 255), g = f(crop.data[i * 3 + 1]! / 255), b = f(crop.data[i * 3 + 2]! / 255);
       v = f(f(f(f(0.299) * r) + f(f(0.587) * g)) + f(f(0.114) * b));
     }

@@ -66,6 +66,7 @@ export function warpAffine(
 ): RgbImage {
   const { width: w, height: h, data } = image;
   const out = new Uint8Array(outW * outH * 3);
+  const row = w * 3;
   forEachOpenCvSample(M, outW, outH, (i, sx, sy, fx, fy) => {
     // Weights (32 - f) and f per axis, times 32 -> 15-bit coefficients that always sum to 2^15.
     const w00 = (INTER_TAB - fx) * (INTER_TAB - fy) * 32;
@@ -73,6 +74,15 @@ export function warpAffine(
     const w10 = (INTER_TAB - fx) * fy * 32;
     const w11 = fx * fy * 32;
     const o = i * 3;
+    if (sx >= 0 && sy >= 0 && sx + 1 < w && sy + 1 < h) {
+      // All four taps inside (nearly every pixel of a face crop): a convex combination of bytes, no clamping.
+      const p = sy * row + sx * 3;
+      const q = p + row;
+      for (let c = 0; c < 3; c++) {
+        out[o + c] = (data[p + c]! * w00 + data[p + 3 + c]! * w01 + data[q + c]! * w10 + data[q + 3 + c]! * w11 + (1 << 14)) >> 15;
+      }
+      return;
+    }
     const inX0 = sx >= 0 && sx < w, inX1 = sx + 1 >= 0 && sx + 1 < w;
     const inY0 = sy >= 0 && sy < h, inY1 = sy + 1 >= 0 && sy + 1 < h;
     for (let c = 0; c < 3; c++) {

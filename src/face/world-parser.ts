@@ -38,10 +38,13 @@ export async function openWorldParser(weights: string, opts: SessionOptions = {}
     }
     if (S === meta.size) return native(x);
     const labels = await native(boxResize(x, meta.size));
+    // Nearest native pixel of each input row / column (the same table serves both axes: the crop is square).
+    const near = new Int32Array(S);
+    for (let i = 0; i < S; i++) near[i] = Math.min(meta.size - 1, Math.floor(((i + 0.5) * meta.size) / S));
     const out = new Uint8Array(S * S);
     for (let y = 0; y < S; y++) {
-      const sy = Math.min(meta.size - 1, Math.floor(((y + 0.5) * meta.size) / S));
-      for (let xx = 0; xx < S; xx++) out[y * S + xx] = labels[sy * meta.size + Math.min(meta.size - 1, Math.floor(((xx + 0.5) * meta.size) / S))]!;
+      const from = near[y]! * meta.size;
+      for (let xx = 0; xx < S; xx++) out[y * S + xx] = labels[from + near[xx]!]!;
     }
     return out;
   };

@@ -12,6 +12,7 @@ import { identityAt } from "../../src/world/identity.ts";
 import { splitIdentity } from "../../src/world/splits.ts";
 import { parserExample } from "../../src/train/world/parser-data.ts";
 import { PARSING_BACKGROUND_LABELS } from "../../src/face/eva-input.ts";
+import { HostTensor } from "../../src/engine/host-tensor.ts";
 
 const PATH = "models/world/parser.safetensors";
 const HAT = 18;
@@ -54,4 +55,29 @@ test("world parser: the pipeline's 512 crop gets one label per pixel, still matc
   assert.equal(labels.length, 512 * 512);
   const a = agreement(labels, ex.labels);
   assert.ok(a > 0.88, `${(a * 100).toFixed(1)}% of pixels agree`);
+});
+
+/** Each pixel of [1, C, n, n] repeated k x k times -> [1, C, kn, kn]. */
+function repeatPixels(x: HostTensor<"float32">, k: number): HostTensor<"float32"> {
+  const [, C, n] = x.shape as [number, number, number];
+  const S = k * n;
+  const out = HostTensor.f32([1, C, S, S]);
+  for (let c = 0; c < C; c++) for (let y = 0; y < S; y++) for (let xx = 0; xx < S; xx++) {
+    out.data[(c * S + y) * S + xx] = x.data[(c * n + Math.floor(y / k)) * n + Math.floor(xx / k)]!;
+  }
+  return out;
+}
+
+test("world parser: a larger crop is parsed at the native size and each native label covers its own pixels", async () => {
+  const parse = await openWorldParser(PATH);
+  const n = parse.size;
+  const ex = parserExample(face(["hat"]), n);
+  const native = await parse(ex.input);
+  // Box-averaging 3x3 copies of a pixel gives the pixel back exactly, so the parser must see the native input
+  // and spread each native label over its 3x3 block.
+  const big = await parse(repeatPixels(ex.input, 3));
+  assert.equal(big.length, 9 * n * n);
+  let wrong = 0;
+  for (let y = 0; y < 3 * n; y++) for (let x = 0; x < 3 * n; x++) if (big[y * 3 * n + x] !== native[Math.floor(y / 3) * n + Math.floor(x / 3)]) wrong++;
+  assert.equal(wrong, 0, `${wrong} of ${9 * n * n} pixels carry another cell's label`);
 });
