@@ -5,7 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, watch } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, watch } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { Linear } from "../../src/nn/layers.ts";
@@ -13,6 +13,10 @@ import { SafetensorsFile, saveSafetensors } from "../../src/engine/io/safetensor
 import { HostTensor } from "../../src/engine/host-tensor.ts";
 import { input } from "../../src/engine/tensor.ts";
 import { compile, evaluate } from "../../src/engine/compile.ts";
+import { lowerToOnnx, encodeModel } from "../../src/engine/onnx/lower.ts";
+import { ortSessionOptions } from "../../src/engine/session.ts";
+import * as ort from "onnxruntime-node";
+import onnxProto from "onnx-proto";
 import * as ops from "../../src/engine/ops.ts";
 
 /** Every path under `dir`, sorted (root ignores permission bits, so the listing is what is checked). */
@@ -143,6 +147,31 @@ test("16-bit external weights give the same result at every optimisation level (
     const b = sd.get("bias")!.cast("float16").cast("float32");
     const want = [0, 1, 2].map((o) => [0, 1, 2, 3].reduce((s, i) => s + w.get(o * 4 + i) * xv.get(i), b.get(o)));
     for (const got of outputs) got.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < 1e-5, `${v} vs ${want[i]}`));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("16-bit stored weights stay 16-bit in the optimised session: their casts are not folded into float32 copies", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "pulid-fp16-fold-"));
+  try {
+    const m = new Linear(4, 3).initialize(5).bindNames();
+    m.loadStateDict(new Map([...m.stateDict()].map(([k, v]) => [k, v.cast("float16")] as const)));
+    const lowered = lowerToOnnx({ inputs: [x.node], outputs: [m.call(x).node], name: "fold" });
+    assert.ok(lowered.castsStoredWeights, "the lowering reports its 16-bit weights");
+    const bytes = encodeModel(lowered.model);
+    /** Element types of the initializers of the model ONNX Runtime optimised with `opts`. */
+    const optimisedInitializers = async (keepWeightCasts: boolean): Promise<number[]> => {
+      const out = join(dir, `opt-${keepWeightCasts}.onnx`);
+      const s = await ort.InferenceSession.create(bytes, { ...ortSessionOptions({ graphOptimization: "all", keepWeightCasts }), optimizedModelFilePath: out });
+      await s.release();
+      const model = onnxProto.onnx.ModelProto.decode(readFileSync(out));
+      return (model.graph?.initializer ?? []).filter((t) => t.dims?.length).map((t) => t.dataType!);
+    };
+    const FLOAT = 1, FLOAT16 = 10;
+    assert.deepEqual((await optimisedInitializers(true)).sort(), [FLOAT16, FLOAT16], "weight and bias stay float16");
+    // Without the option ONNX Runtime does fold them: what the option is for.
+    assert.deepEqual((await optimisedInitializers(false)).sort(), [FLOAT, FLOAT]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
