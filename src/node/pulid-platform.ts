@@ -127,6 +127,8 @@ async function loadModels(dir: string, opts: LoadModelsOptions): Promise<PulidMo
     dir: root,
     version,
     lightning: isLightning(root, unetFile, sdxl.modelIndex),
+    // The world base learnt its unconditional branch from dropped (empty) captions.
+    ...(layoutKind(root, exists) === "world" ? { defaultNegativePrompt: "" } : {}),
     unet: sdxl.unet,
     textEncoder: sdxl.textEncoder,
     textEncoder2: sdxl.textEncoder2,

@@ -67,7 +67,7 @@ const size = () => z.int().min(64).max(4096).multipleOf(8);
 /** Every generation option, keyed by its API name. */
 export const OPTION_SPECS = {
   prompt: { kind: "string", flag: "prompt", help: "what to draw", range: "a string", defaultText: JSON.stringify(DEFAULT_PROMPT), schema: z.string() },
-  negativePrompt: { kind: "string", flag: "negative", help: "what not to draw (the CFG negative branch)", range: "a string", defaultText: "the reference apps' negative prompt", schema: z.string() },
+  negativePrompt: { kind: "string", flag: "negative", help: "what not to draw (the CFG negative branch)", range: "a string", defaultText: "the reference apps' negative prompt; empty on the world models", schema: z.string() },
   steps: { kind: "int", flag: "steps", help: "sampling steps", range: "an integer from 1 to 100", defaultText: "4 (v1); 5 on a Lightning base, else 25 (v1.1)", schema: int(1, 100) },
   cfg: { kind: "number", flag: "cfg", help: "classifier-free guidance scale", range: "a number from 1 to 10", defaultText: "1.2 (v1); 2 on a Lightning base, else 7 (v1.1)", schema: z.number().min(1).max(10) },
   seed: { kind: "int", flag: "seed", help: "seed of the first image (image i uses seed + i); random when left out", range: `an integer from 0 to ${MAX_SEED}`, defaultText: "random", schema: int(0, MAX_SEED) },
@@ -136,6 +136,8 @@ export interface DefaultsContext {
   lightning: boolean;
   /** The base's native image size in pixels (UNet sample_size x VAE factor): 1024 for SDXL. */
   nativeSize: number;
+  /** The negative prompt when none is given (default {@link DEFAULT_NEGATIVE_PROMPT}; the world models: ""). */
+  defaultNegativePrompt?: string;
   /** Where a random seed comes from when none is given (injected: the core has no hidden RNG). */
   randomSeed: () => number;
 }
@@ -192,7 +194,7 @@ export function resolveGenerateOptions(input: unknown, ctx: DefaultsContext): Re
   if (!Number.isSafeInteger(seed) || seed < 0) throw new OptionsError([{ option: "seed", flag: "--seed", message: `seed: the random seed source returned ${seed}` }]);
   return {
     prompt: o.prompt ?? DEFAULT_PROMPT,
-    negativePrompt: o.negativePrompt ?? DEFAULT_NEGATIVE_PROMPT,
+    negativePrompt: o.negativePrompt ?? ctx.defaultNegativePrompt ?? DEFAULT_NEGATIVE_PROMPT,
     steps: o.steps ?? (v1 ? 4 : ctx.lightning ? 5 : 25),
     cfg: o.cfg ?? (v1 ? 1.2 : ctx.lightning ? 2 : 7),
     seed,

@@ -183,6 +183,7 @@ export class PulidPipeline {
       version: this.version,
       lightning: this.models.lightning,
       nativeSize: this.nativeSize,
+      ...(this.models.defaultNegativePrompt !== undefined ? { defaultNegativePrompt: this.models.defaultNegativePrompt } : {}),
       randomSeed: () => this.platform.randomSeed(),
     });
   }

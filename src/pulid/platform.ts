@@ -31,6 +31,11 @@ export interface PulidModels {
   readonly version: "v1" | "v1.1";
   /** The base is a Lightning (few-step) model: decides v1.1's default sampler, steps and cfg. */
   readonly lightning: boolean;
+  /**
+   * The negative prompt of a call that gives none. Absent: the reference apps' (SDXL). The world models give ""
+   * (their base learnt its unconditional branch from dropped captions, as the demo and the evaluation use it).
+   */
+  readonly defaultNegativePrompt?: string;
   readonly unet: UNet2DConditionModel;
   readonly textEncoder: AnyClipTextModel;
   readonly textEncoder2: ClipTextModelWithProjection;

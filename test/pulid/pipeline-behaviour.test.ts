@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, cpSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PulidPipeline, MissingModelFilesError, PipelineError, readPngText, type GenerateResult } from "../../src/pulid/index.ts";
+import { PulidPipeline, MissingModelFilesError, PipelineError, readPngText, DEFAULT_NEGATIVE_PROMPT, type GenerateResult } from "../../src/pulid/index.ts";
 import { writeRandomPulidCheckpoint } from "../../src/models/pulid/random-checkpoint.ts";
 import { writeTinyPulidFolder, writePhotos, TINY_V1_ENCODER, tinyAttnLayerDims } from "./tiny-folder.ts";
 
@@ -27,6 +27,10 @@ after(async () => {
 });
 
 const pixels = (r: GenerateResult) => r.images.map((i) => Buffer.from(i.image.data).toString("base64"));
+
+test("the published layout's default negative prompt is the reference apps'", () => {
+  assert.equal(v1.resolveOptions({ seed: 1 }).negativePrompt, DEFAULT_NEGATIVE_PROMPT);
+});
 
 test("two concurrent generations with different modes get exactly what each gets alone", async () => {
   const opts = (mode: "fidelity" | "extremely-style") => ({ id: [photos.face], options: { seed: 9, mode, idScale: 2, prompt: "x" } });

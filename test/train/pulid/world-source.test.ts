@@ -71,6 +71,9 @@ test("world data and a stage-1 run on a world-layout folder", async () => {
     // The pipeline behind `pulid generate` loads the trained adapter like pulid_v1.bin and draws with it.
     const pipe = await PulidPipeline.fromPretrained(dir, { adapter });
     try {
+      // The world base's unconditional branch is the empty caption; a given negative prompt still wins.
+      assert.equal(pipe.resolveOptions({ seed: 1 }).negativePrompt, "");
+      assert.equal(pipe.resolveOptions({ seed: 1, negativePrompt: "blurry" }).negativePrompt, "blurry");
       const id = worldExample(0, { split: "test", size: 64 }).image;
       const photo = rgbImage(64, 64, Uint8Array.from(id.rgb, (v) => Math.round(v * 255)));
       const { images } = await pipe.generate({ id: [photo], options: { prompt: "portrait, a person", seed: 1, width: 64, height: 64, steps: 4 } });
