@@ -110,7 +110,7 @@ export function externalRoot(files: readonly string[]): string {
   return root;
 }
 
-/** ONNX Runtime's options for a session with `opts` (exported for tests that build a session themselves). */
+/** ONNX Runtime's options for a session with `opts` (every session of the engine; exported for tests). */
 export function ortSessionOptions(opts: SessionOptions, externalDir: string | null = null): ort.InferenceSession.SessionOptions {
   const threads = threadsOf(opts);
   const sessionOptions: ort.InferenceSession.SessionOptions = {
@@ -225,17 +225,10 @@ export interface OnnxFileModel {
 
 /** Opens an ONNX model file. Errors name the file. */
 export async function openOnnxFile(path: string, opts: SessionOptions = {}): Promise<OnnxFileModel> {
-  const ep = opts.executionProvider ?? "cpu";
-  checkProvider(ep);
-  const threads = threadsOf(opts);
+  checkProvider(opts.executionProvider ?? "cpu");
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(path, {
-      executionProviders: [ep],
-      graphOptimizationLevel: "all",
-      ...(threads ? { intraOpNumThreads: threads } : {}),
-      ...(spinningAllowed(opts) ? {} : { extra: { session: { "intra_op.allow_spinning": "0" } } }),
-    });
+    session = await ort.InferenceSession.create(path, ortSessionOptions(opts));
   } catch (e) {
     throw new PulidError("onnx_open", `${path}: ONNX Runtime could not load this model (${(e as Error).message})`, { cause: e });
   }
