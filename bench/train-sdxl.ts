@@ -24,9 +24,8 @@
  * forward nodes, ONNX Runtime session 314 s, step 78 s, AdamW 8.3 s, peak RSS 21.9 GiB (~10 GB of it float32
  * copies of the fp16 UNet, cast in the graph and kept for the backward pass; the estimate above does not see
  * them). Stage 1 at 512x512 (basic): session 97 s, step 86 s, AdamW 13.6 s, 21.3 GiB. Use PULID_ORT_OPT=disabled
- * (the default of --run): at the other levels session creation grew ~quadratically with the graph (the stage-3
- * step did not finish building in 45 min; measured with the in-graph cast guard that `keepWeightCasts` in
- * engine/session.ts has since replaced, which builds large sessions ~3x faster at "all", still superlinear).
+ * (the default of --run): at the other levels the guard against folding the weight casts makes session creation
+ * quadratic in the graph (the stage-3 step did not finish building in 45 min).
  *
  *   npm run bench:train-sdxl [-- --res 768] [-- --run [--run-stage 1|2|3] [--run-res N] [--cache DIR]] [-- --json] [-- --config tiny]
  */

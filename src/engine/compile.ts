@@ -6,7 +6,7 @@
 import type { Tensor } from "./tensor.ts";
 import type { ParamSource } from "./graph.ts";
 import { lowerToOnnx, encodeModel, type ParamMode } from "./onnx/lower.ts";
-import { getSession, runSession, releaseSession, checkProvider, externalRoot, type SessionOptions } from "./session.ts";
+import { getSession, runSession, releaseSession, checkProvider, externalRoot, optimizationOf, type SessionOptions } from "./session.ts";
 import { HostTensor, shapeStr } from "./host-tensor.ts";
 import type { DType } from "./dtype.ts";
 import { PulidError } from "./errors.ts";
@@ -122,6 +122,9 @@ export function compile(opts: CompileOptions): Program {
     inputs: opts.inputs.map((t) => t.node),
     outputs: opts.outputs.map((t) => t.node),
     paramMode: opts.paramMode,
+    // With optimisation disabled nothing folds the casts of 16-bit weights: they run layer by layer without the
+    // run-time guard, whose cost in ONNX Runtime's session creation grows ~quadratically with the graph.
+    ...(optimizationOf(opts) === "disabled" ? { castWeightsAtRuntime: false } : {}),
     externalLocation: (path) => {
       // ONNX Runtime resolves symlinks (e.g. the Hugging Face cache links snapshots to blobs) before checking
       // that external data sits below the model's folder, so the real path decides where the model goes.
@@ -144,7 +147,7 @@ export function compile(opts: CompileOptions): Program {
     }
   }
   const bytes = encodeModel(lowered.model);
-  const session = getSession(bytes, { ...opts, keepWeightCasts: lowered.castsStoredWeights }, root);
+  const session = getSession(bytes, opts, root);
   session.catch(() => {}); // surfaced on ready()/run()
   return new Program(
     opts.inputs.length,

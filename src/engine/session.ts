@@ -30,28 +30,13 @@ export interface SessionOptions {
   allowSpinning?: boolean;
   /**
    * ONNX Runtime's graph optimisation level. Default: PULID_ORT_OPT when the environment sets it, else "all".
-   * Session creation costs more than linear time in the graph at "all" (measured on a chain of 16-bit Linear
-   * layers: 1,000 / 2,000 layers 3.7 / 19 s at "all", 0.7 / 2.1 s "disabled"), which matters for a full-size
-   * training step (~500k ONNX nodes).
+   * "disabled" folds nothing, so 16-bit weights need no guard against folding (see `castWeightsAtRuntime` in
+   * onnx/lower.ts): that guard makes session creation grow ~quadratically with the graph (measured on chained
+   * full-size SDXL UNets: 1, 2, 4 UNets took 5.7, 23, 88 s with it and 0.7, 1.3, 1.9 s without), which decides
+   * whether a full-size training step (~500k ONNX nodes) can be built at all.
    */
   graphOptimization?: GraphOptimization;
-  /**
-   * The graph casts 16-bit stored weights to their compute dtype (set by `compile`). Those casts must run at run
-   * time, layer by layer: folded while the session is built (constant folding, FuseFp16InitializerToFp32Node),
-   * they leave a float32 copy of every weight, for SDXL ~10 GB beside the mapped 16-bit file. The session then
-   * turns those two passes off, and only those.
-   */
-  keepWeightCasts?: boolean;
 }
-
-/**
- * ONNX Runtime's passes that turn casts of 16-bit initializers into float32 initializers. Turning them off is
- * what `keepWeightCasts` does. It replaced an in-graph guard (each cast's input made non-constant by a Reshape
- * to a shape computed from a graph input) whose session creation cost grew ~quadratically: the full-size SDXL
- * UNet at 512x512 built in 31.3 s with the guard and 10.9 s without, the same step time (26.4 / 25.5 s) and
- * peak RSS (6.36 / 6.56 GiB), measured 2026-12-03 on the 2-core Intel VM.
- */
-export const WEIGHT_CAST_FOLDING_PASSES: readonly string[] = ["ConstantFolding", "FuseFp16InitializerToFp32NodeTransformer"];
 
 export type GraphOptimization = "disabled" | "basic" | "extended" | "all";
 
@@ -122,11 +107,7 @@ export function ortSessionOptions(opts: SessionOptions, externalDir: string | nu
   const config: Record<string, string> = {};
   if (externalDir !== null) config.model_external_initializers_file_folder_path = externalDir;
   if (!spinningAllowed(opts)) config["intra_op.allow_spinning"] = "0";
-  const extra: Record<string, Record<string, string>> = {};
-  if (Object.keys(config).length) extra.session = config;
-  // ONNX Runtime reads this list separated by ';'.
-  if (opts.keepWeightCasts) extra.optimization = { disable_specified_optimizers: WEIGHT_CAST_FOLDING_PASSES.join(";") };
-  if (Object.keys(extra).length) sessionOptions.extra = extra;
+  if (Object.keys(config).length) sessionOptions.extra = { session: config };
   return sessionOptions;
 }
 
@@ -146,7 +127,7 @@ export async function getSession(
   // one architecture in two folders give the same bytes).
   const threads = threadsOf(opts);
   const level = optimizationOf(opts);
-  const key = createHash("sha256").update(model).update(JSON.stringify([ep, threads ?? 0, opts.memoryArena ?? true, spinningAllowed(opts), externalDir, level, opts.keepWeightCasts ?? false])).digest("hex");
+  const key = createHash("sha256").update(model).update(JSON.stringify([ep, threads ?? 0, opts.memoryArena ?? true, spinningAllowed(opts), externalDir, level])).digest("hex");
   let entry = cache.get(key);
   if (!entry) {
     const session = ort.InferenceSession.create(model, ortSessionOptions(opts, externalDir));

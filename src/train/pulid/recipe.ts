@@ -127,10 +127,9 @@ export function pulidRecipe(source: PulidSource, defaults: Partial<PulidHyper> =
       await source.dispose?.();
     },
     // ONNX Runtime's optimiser off unless PULID_ORT_OPT says otherwise: with it on, creating the step's session
-    // grows faster than the graph (engine/session.ts). Measured 2026-12-02: a world stage-2 step compiled in 41 s
-    // with it and 5 s without, then ran 0.78 vs 0.81 s a step (the two totals meet at ~1,200 steps); the tiny
-    // --config sdxl test's single step went from 140 s to 25 s. Still so without the in-graph cast guard of
-    // then (2026-12-03: a 3-step world stage-2 run took 58 s at "all", 14.5 s disabled).
+    // grows ~quadratically with the graph (the guard on 16-bit weight casts, engine/session.ts). Measured
+    // 2026-12-02: a world stage-2 step compiled in 41 s with it and 5 s without, then ran 0.78 vs 0.81 s a step
+    // (the two totals meet at ~1,200 steps); the tiny --config sdxl test's single step went from 140 s to 25 s.
     stepSession: () => ({ graphOptimization: envOptimization() ?? "disabled" }),
     async export(model, _h, dir) {
       const path = join(dir, ADAPTER_EXPORT);
