@@ -187,9 +187,9 @@ async function main(): Promise<void> {
       log(`world: skipped: ${result.world_skipped}`);
     } else {
       // The world's detector knows world renders only (the tiny folder's test photo has no face it can find):
-      // the demo's reference portrait.
+      // the demo's reference portrait of its default person.
       const worldPhoto = join(tmp, "world-face.png");
-      writeFileSync(worldPhoto, await nodePlatform.encodePng(demoReference(3)));
+      writeFileSync(worldPhoto, await nodePlatform.encodePng(demoReference()));
       const pipe = await PulidPipeline.fromPretrained();
       result.world_images_per_s = await imagesPerSecond(pipe, worldPhoto, images);
       await pipe.dispose();

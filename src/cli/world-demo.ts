@@ -21,12 +21,15 @@ export const DEMO_PROMPTS: readonly Partial<Attributes>[] = [
   { style: "comic", expression: "surprised", background: "kitchen" },
 ];
 
+/** The held-out (test split) identity the demo draws by default. */
+export const DEMO_PERSON = 3;
+
 export interface WorldDemoOptions {
   /** Models folder (default: the shipped world, `models/world/`). */
   models?: string;
   /** Adapter file instead of the models folder's (e.g. a `pulid train` export). */
   adapter?: string;
-  /** Which held-out (test split) identity to draw (default 3). */
+  /** Which held-out (test split) identity to draw (default {@link DEMO_PERSON}). */
   person?: number;
   seed?: number;
   /** The prompts, as world attributes (default {@link DEMO_PROMPTS}). */
@@ -52,7 +55,7 @@ export interface WorldDemoResult {
 }
 
 /** The reference photo: a plain front-facing portrait of a test-split identity (never seen in training). */
-export function demoReference(person: number): RgbImage {
+export function demoReference(person = DEMO_PERSON): RgbImage {
   const r = renderFace(identityAt(splitIdentity("test", person)), withDefaults({ style: "photo" }), { size: 64, seed: 11 });
   return rgbFromUnitFloats(r.width, r.height, r.rgb);
 }
@@ -60,7 +63,7 @@ export function demoReference(person: number): RgbImage {
 /** Runs the demo: 2 images per prompt (without and with the ID), all from one seed. */
 export async function runWorldDemo(o: WorldDemoOptions = {}): Promise<WorldDemoResult> {
   const seed = o.seed ?? 7;
-  const reference = demoReference(o.person ?? 3);
+  const reference = demoReference(o.person);
   const pipe = await PulidPipeline.fromPretrained(o.models, o.adapter ? { adapter: o.adapter } : {});
   try {
     const { embedding, notes } = await pipe.encodeId([reference]);
